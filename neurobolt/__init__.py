@@ -1,0 +1,31 @@
+"""neurobolt: synthesize fMRI BOLD ROI time series from scalp EEG.
+
+The public API is imported lazily so that ``import neurobolt`` (and ``neurobolt --help``) stays fast.
+"""
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY = {
+    "load_model": ".model",
+    "build_model": ".model",
+    "NeuroBOLT": ".model",
+    "ModelConfig": ".model",
+    "simulate_study": ".simulate",
+    "SimulationConfig": ".simulate",
+    "prepare": ".data",
+    "PrepareConfig": ".data",
+    "NeuroboltError": ".errors",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module = importlib.import_module(_LAZY[name], __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module 'neurobolt' has no attribute {name!r}")
