@@ -11,7 +11,7 @@ import logging
 import sys
 
 from . import __version__
-from .commands import COMMAND_MODULES
+from .commands import command_modules
 from .errors import NeuroboltError
 
 
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", help="show debug logging (MNE included)"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMAND_MODULES:
+    for name in command_modules():
         module = importlib.import_module(f".commands.{name}", __package__)
         module.register(subparsers)
     return parser
