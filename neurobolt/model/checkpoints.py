@@ -1,0 +1,382 @@
+"""Checkpoints: our self-describing format, released NeuroBOLT checkpoints, LaBraM pre-training weights.
+
+Our format is a directory::
+
+    config.json        {"format": "neurobolt-model", "format_version": 1, "neurobolt_version": ...,
+                        "model": <ModelConfig>, "extra": {preprocessing, target normalisation, ...}}
+    model.safetensors  the parameters (no pickle: loading runs no code)
+
+Foreign ``.pth`` files are read with ``torch.load(weights_only=True)``, allowing only
+``argparse.Namespace`` (the ``args`` of released NeuroBOLT checkpoints). A file that needs any
+other global is refused; we never fall back to unpickling arbitrary objects.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import pickle
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .. import __version__
+from ..errors import CheckpointError, ConfigError
+from ..resources import NEUROBOLT_26_CHANNELS
+from .config import ModelConfig
+from .network import NeuroBOLT
+from .spectral import sinusoidal_table
+
+logger = logging.getLogger(__name__)
+
+FORMAT_NAME = "neurobolt-model"
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+
+
+# ---------------------------------------------------------------------------------- safe reading
+def safe_torch_load(path: str | Path) -> Any:
+    """``torch.load`` with ``weights_only=True`` and only ``argparse.Namespace`` allow-listed."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint '{path}' does not exist or is not a file")
+    try:
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(
+            f"checkpoint '{path}' was refused: it needs Python objects beyond tensors and "
+            f"argparse.Namespace, and loading it could run arbitrary code ({first_line}). "
+            "Only load checkpoints from sources you trust, re-saved as plain state dicts"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError) as err:
+        raise CheckpointError(f"cannot read checkpoint '{path}': {err}") from None
+
+
+# ---------------------------------------------------------------------------------- our format
+def save_model(model: NeuroBOLT, out_dir: str | Path, extra: dict[str, Any] | None = None) -> Path:
+    """Write ``config.json`` + ``model.safetensors`` into ``out_dir`` (created). Returns the dir.
+
+    ``extra`` is stored verbatim in config.json (JSON-serialisable): preprocessing parameters,
+    target normalisation (e.g. ROI means/stds), training provenance.
+    """
+    from safetensors.torch import save_file
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    document = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "neurobolt_version": __version__,
+        "model": model.config.to_dict(),
+        "extra": extra if extra is not None else dict(getattr(model, "extra", {}) or {}),
+    }
+    try:
+        text = json.dumps(document, indent=2)
+    except TypeError as err:
+        raise ConfigError(f"save_model: extra metadata is not JSON-serialisable: {err}") from None
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    save_file(state, str(out / WEIGHTS_FILE), metadata={"format": FORMAT_NAME})
+    (out / CONFIG_FILE).write_text(text + "\n")
+    return out
+
+
+def _load_our_format(directory: Path) -> NeuroBOLT:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    config_path = directory / CONFIG_FILE
+    weights_path = directory / WEIGHTS_FILE
+    for p in (config_path, weights_path):
+        if not p.is_file():
+            raise CheckpointError(f"model directory '{directory}' has no {p.name}")
+    try:
+        document = json.loads(config_path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise CheckpointError(f"cannot read '{config_path}': {err}") from None
+    if document.get("format") != FORMAT_NAME:
+        raise CheckpointError(f"'{config_path}' is not a neurobolt model config (no format tag)")
+    if document.get("format_version", 0) > FORMAT_VERSION:
+        raise CheckpointError(
+            f"'{config_path}' has format version {document['format_version']}, newer than this "
+            f"neurobolt supports ({FORMAT_VERSION}): upgrade neurobolt"
+        )
+    config = ModelConfig.from_dict(document["model"]).validate()
+    model = NeuroBOLT(config)
+    try:
+        state = load_file(str(weights_path))
+    except (SafetensorError, OSError) as err:
+        raise CheckpointError(f"cannot read '{weights_path}': {err}") from None
+    _load_exact(model, state, weights_path)
+    model.extra = document.get("extra") or {}
+    return model
+
+
+def _load_exact(model: NeuroBOLT, state: dict[str, torch.Tensor], source: Path) -> None:
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong = sorted(k for k in set(state) & set(expected) if state[k].shape != expected[k].shape)
+    if missing or unexpected or wrong:
+        raise CheckpointError(
+            f"checkpoint '{source}' does not match its architecture: missing {missing[:5]}, "
+            f"unexpected {unexpected[:5]}, wrong shape {wrong[:5]}"
+        )
+    model.load_state_dict(state)
+
+
+# ---------------------------------------------------------------------------------- official NeuroBOLT
+def official_to_ours(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Rename (and fuse) the keys of a released NeuroBOLT state dict into ours.
+
+    The only non-renaming steps: the spectral layers' to_q/to_k/to_v are concatenated into our fused
+    ``qkv``, and the two buffers (``mss_module.index``, ``mss_module.positional_encoding.pe``) are
+    consumed by :func:`import_official` and not passed on.
+    """
+    renames = [
+        (r"^mss_module\.patch_embedding\.(\d+)\.projection\.", r"spectral.freq_proj.\1."),
+        (r"^mss_module\.ts_embedding\.(\d+)\.projection\.", r"spectral.time_proj.\1."),
+        (r"^mss_module\.channel_tokens\.", "spectral.channel_tokens."),
+        (r"^mss_module\.transformer\.layers\.layers\.(\d+)\.0\.norm\.", r"spectral.layers.\1.attn_norm."),
+        (r"^mss_module\.transformer\.layers\.layers\.(\d+)\.0\.fn\.to_out\.", r"spectral.layers.\1.attn.out."),
+        (r"^mss_module\.transformer\.layers\.layers\.(\d+)\.1\.norm\.", r"spectral.layers.\1.mlp_norm."),
+        (r"^mss_module\.transformer\.layers\.layers\.(\d+)\.1\.fn\.fn\.w([12])\.", r"spectral.layers.\1.fc\2."),
+        (r"^blocks\.(\d+)\.gamma_1$", r"temporal_spatial.blocks.\1.attn_scale"),
+        (r"^blocks\.(\d+)\.gamma_2$", r"temporal_spatial.blocks.\1.mlp_scale"),
+        (r"^blocks\.(\d+)\.norm1\.", r"temporal_spatial.blocks.\1.attn_norm."),
+        (r"^blocks\.(\d+)\.norm2\.", r"temporal_spatial.blocks.\1.mlp_norm."),
+        (r"^head\.", "head."),
+        (r"^(cls_token|pos_embed|time_embed|patch_embed\.|blocks\.|fc_norm\.)", r"temporal_spatial.\1"),
+    ]
+    qkv_parts = re.compile(r"^mss_module\.transformer\.layers\.layers\.(\d+)\.0\.fn\.to_([qkv])\.weight$")
+    ours: dict[str, torch.Tensor] = {}
+    fused: dict[str, dict[str, torch.Tensor]] = {}
+    for key, value in state.items():
+        if key in ("mss_module.index", "mss_module.positional_encoding.pe"):
+            continue
+        match = qkv_parts.match(key)
+        if match:
+            fused.setdefault(match.group(1), {})[match.group(2)] = value
+            continue
+        for pattern, replacement in renames:
+            new_key, hits = re.subn(pattern, replacement, key)
+            if hits:
+                ours[new_key] = value
+                break
+        else:
+            raise CheckpointError(f"unknown key {key!r} in NeuroBOLT checkpoint")
+    for layer, parts in fused.items():
+        if set(parts) != {"q", "k", "v"}:
+            raise CheckpointError(f"spectral layer {layer} lacks one of to_q/to_k/to_v")
+        ours[f"spectral.layers.{layer}.attn.qkv.weight"] = torch.cat([parts["q"], parts["k"], parts["v"]])
+    return ours
+
+
+def _official_config(
+    state: dict[str, torch.Tensor], args: Any, ch_names: Sequence[str] | None, roi_names: Sequence[str] | None,
+    source: Path,
+) -> ModelConfig:
+    """Infer the architecture of a released NeuroBOLT checkpoint from its tensors (and args)."""
+    try:
+        n_channels = state["mss_module.channel_tokens.weight"].shape[0]
+        n_rois, dim = state["head.weight"].shape
+        depth = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("blocks."))
+        spectral_depth = 1 + max(
+            int(k.split(".")[4]) for k in state if k.startswith("mss_module.transformer.layers.layers.")
+        )
+        scale_keys = sorted(
+            (int(k.split(".")[2]), v) for k, v in state.items()
+            if k.startswith("mss_module.patch_embedding.") and k.endswith("projection.weight")
+        )
+        n_ffts = [2 * (w.shape[1] - 1) for _, w in scale_keys]
+        tokens = state["mss_module.ts_embedding.0.projection.weight"].shape[0]
+        conv_channels = state["patch_embed.conv1.weight"].shape[0]
+        head_dim = state["blocks.0.attn.q_norm.weight"].shape[0]
+    except (KeyError, ValueError, IndexError) as err:
+        raise CheckpointError(f"'{source}' is not a NeuroBOLT checkpoint: missing {err}") from None
+    n_heads = dim // head_dim
+    if args is not None and getattr(args, "nb_eegchan", n_channels) != n_channels:
+        raise CheckpointError(
+            f"'{source}': args.nb_eegchan={args.nb_eegchan} but channel_tokens has {n_channels} rows"
+        )
+    if ch_names is None:
+        if n_channels != len(NEUROBOLT_26_CHANNELS):
+            raise CheckpointError(
+                f"'{source}' has {n_channels} channels and official checkpoints carry no channel list: "
+                "pass the training channel order (ch_names=..., or --ch-names A,B,...)"
+            )
+        ch_names = NEUROBOLT_26_CHANNELS
+    if len(ch_names) != n_channels:
+        raise CheckpointError(f"'{source}' has {n_channels} channels but {len(ch_names)} names were given")
+    if roi_names is None:
+        roi_names = [f"roi_{i:03d}" for i in range(n_rois)]
+    if len(roi_names) != n_rois:
+        raise CheckpointError(f"'{source}' has {n_rois} ROI outputs but {len(roi_names)} ROI names were given")
+    sfreq = 200.0
+    return ModelConfig(
+        ch_names=tuple(c.upper() for c in ch_names),
+        roi_names=tuple(roi_names),
+        sfreq=sfreq,
+        conv_channels=conv_channels,
+        depth=depth,
+        n_heads=n_heads,
+        spectral_windows_s=tuple(n / sfreq for n in n_ffts),
+        n_spectral_scales=len(n_ffts),
+        spectral_tokens=tokens,
+        spectral_depth=spectral_depth,
+        max_positions=state["mss_module.positional_encoding.pe"].shape[1],
+        dropout=float(getattr(args, "drop", 0.1)) if args is not None else 0.1,
+        drop_path=float(getattr(args, "drop_path", 0.1)) if args is not None else 0.1,
+    ).validate()
+
+
+def import_official(
+    payload: dict[str, Any], source: Path, ch_names: Sequence[str] | None = None,
+    roi_names: Sequence[str] | None = None,
+) -> NeuroBOLT:
+    """Build our model from a released NeuroBOLT checkpoint ``{'model', 'epoch', 'args'}``."""
+    state = payload["model"]
+    config = _official_config(state, payload.get("args"), ch_names, roi_names, source)
+    model = NeuroBOLT(config)
+    ours = official_to_ours(state)
+    # channel token of channel i is channel_tokens(index[i]): bake the index into the table
+    index = state.get("mss_module.index")
+    if index is not None:
+        if sorted(index.tolist()) != list(range(config.n_channels)):
+            raise CheckpointError(f"'{source}': mss_module.index is not a permutation of the channels")
+        ours["spectral.channel_tokens.weight"] = ours["spectral.channel_tokens.weight"][index]
+    # the position table is a fixed sinusoid that we recompute: refuse a checkpoint where it differs
+    pe = state.get("mss_module.positional_encoding.pe")
+    if pe is not None:
+        expected = sinusoidal_table(pe.shape[1], pe.shape[2])
+        if not torch.allclose(pe[0].float(), expected, atol=1e-5):
+            raise CheckpointError(
+                f"'{source}': mss_module.positional_encoding.pe is not the standard sinusoidal table"
+            )
+    _load_exact(model, ours, source)
+    model.extra = {"imported_from": str(source), "epoch": str(payload.get("epoch", ""))}
+    return model
+
+
+# ---------------------------------------------------------------------------------- LaBraM init
+@dataclass
+class InitReport:
+    """What a LaBraM initialisation loaded: checkpoint keys used and model keys left at their init."""
+
+    source: str
+    used: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"LaBraM init from '{self.source}': {len(self.used)} tensors loaded, "
+            f"{len(self.ignored)} checkpoint keys ignored, model keys left at their init: {self.missing}"
+        )
+
+
+# pre-training-only parts of a LaBraM checkpoint (the fine-tuned model has no use for them)
+_LABRAM_DROPPED = re.compile(r"^(mask_token|lm_head\.|norm\.|projection_head\.)")
+
+
+def load_labram_weights(model: NeuroBOLT, path: str | Path) -> InitReport:
+    """Load a LaBraM pre-training checkpoint (``{'model': {'student.*': ...}}``) into the
+    temporal-spatial branch. Blocks beyond the model's depth are ignored; ``fc_norm`` (not in
+    pre-training checkpoints) keeps its default initialisation."""
+    path = Path(path)
+    if model.temporal_spatial is None:
+        raise ConfigError("LaBraM init needs the temporal-spatial branch (use_temporal_spatial=True)")
+    payload = safe_torch_load(path)
+    state = payload.get("model", payload) if isinstance(payload, dict) else None
+    if not isinstance(state, dict) or not any(k.startswith("student.") for k in state):
+        raise CheckpointError(f"'{path}' is not a LaBraM pre-training checkpoint (no 'student.' keys)")
+    # LaBraM's student keys are the official NeuroBOLT temporal-spatial keys: reuse that mapping
+    report = InitReport(source=str(path))
+    ours: dict[str, torch.Tensor] = {}
+    origin: dict[str, str] = {}
+    for key, value in state.items():
+        bare = key[len("student."):] if key.startswith("student.") else None
+        if bare is None or _LABRAM_DROPPED.match(bare):
+            report.ignored.append(key)
+            continue
+        ((new_key, new_value),) = official_to_ours({bare: value}).items()
+        ours[new_key], origin[new_key] = new_value, key
+    target = model.state_dict()
+    loadable = {}
+    for key, value in ours.items():
+        if key in target and target[key].shape == value.shape:
+            loadable[key] = value
+            report.used.append(origin[key])
+        elif key in target:
+            raise CheckpointError(
+                f"'{path}': {origin[key]} has shape {tuple(value.shape)} but the model needs "
+                f"{tuple(target[key].shape)}: LaBraM-base init needs width 200 (conv_channels=8)"
+            )
+        else:
+            report.ignored.append(origin[key])
+    model.load_state_dict(loadable, strict=False)
+    report.missing = sorted(k for k in target if k.startswith("temporal_spatial.") and k not in loadable)
+    logger.info(report.summary())
+    return report
+
+
+# ---------------------------------------------------------------------------------- public entry points
+def build_model(
+    ch_names: Sequence[str],
+    roi_names: Sequence[str],
+    preset: str = "base",
+    init: str | Path | None = None,
+    **overrides: Any,
+) -> NeuroBOLT:
+    """A new model for these training channels and ROIs, from scratch or from LaBraM weights.
+
+    ``init``: path of a LaBraM pre-training checkpoint (``labram-base.pth``) for the
+    temporal-spatial branch; the report is kept as ``model.init_report``.
+    """
+    if isinstance(ch_names, str) or isinstance(roi_names, str):
+        raise ConfigError("ch_names and roi_names must be lists of names, not strings")
+    config = ModelConfig.preset(
+        preset, ch_names=tuple(c.upper() for c in ch_names), roi_names=tuple(roi_names), **overrides
+    )
+    model = NeuroBOLT(config)
+    model.extra = {}
+    model.init_report = load_labram_weights(model, init) if init is not None else None
+    return model
+
+
+def load_model(
+    path: str | Path, ch_names: Sequence[str] | None = None, roi_names: Sequence[str] | None = None
+) -> NeuroBOLT:
+    """Load our checkpoint directory (or its config.json), or a released NeuroBOLT ``.pth``.
+
+    ``ch_names``/``roi_names`` only apply to released checkpoints, which carry neither: a
+    26-channel one defaults to the NeuroBOLT dataset order, ROIs default to ``roi_000``...
+    The model is returned in eval mode.
+    """
+    path = Path(path)
+    if path.is_dir() or path.name == CONFIG_FILE:
+        directory = path if path.is_dir() else path.parent
+        if ch_names is not None or roi_names is not None:
+            raise ConfigError(
+                f"'{directory}' is a neurobolt model: its channel and ROI names are stored with it; "
+                "do not pass ch_names/roi_names"
+            )
+        model = _load_our_format(directory)
+    else:
+        payload = safe_torch_load(path)
+        state = payload.get("model") if isinstance(payload, dict) else None
+        if not isinstance(state, dict):
+            raise CheckpointError(f"'{path}' holds no 'model' state dict: not a NeuroBOLT checkpoint")
+        if any(k.startswith("student.") for k in state):
+            raise CheckpointError(
+                f"'{path}' is a LaBraM pre-training checkpoint, not a NeuroBOLT model: use it to "
+                "initialise a new one, build_model(ch_names, roi_names, init=path)"
+            )
+        model = import_official(payload, path, ch_names, roi_names)
+    return model.eval()

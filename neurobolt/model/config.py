@@ -1,0 +1,165 @@
+"""The model's typed configuration and its presets.
+
+A :class:`ModelConfig` fully describes a network: sizes, the training channel list (whose order
+indexes the spectral branch's channel tokens), the ROI names (one output each) and the ablation
+switches. It is saved as JSON inside every checkpoint, so a checkpoint is self-describing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._configbase import Config
+from ..errors import ConfigError
+
+# The spectral branch's |STFT| window lengths in seconds (n_fft = 100, 200, 400, 800 at 200 Hz).
+PAPER_SPECTRAL_WINDOWS_S: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+
+
+@dataclass
+class ModelConfig(Config):
+    """Architecture of a NeuroBOLT network. Build one with :meth:`preset`."""
+
+    ch_names: tuple[str, ...] = ()
+    roi_names: tuple[str, ...] = ()
+    sfreq: float = 200.0
+    window_s: float = 16.0
+    patch_s: float = 1.0
+
+    # temporal-spatial (LaBraM) branch; its width is conv_channels * (frames of the patch conv)
+    use_temporal_spatial: bool = True
+    conv_channels: int = 8
+    depth: int = 12
+    n_heads: int = 10
+    mlp_ratio: float = 4.0
+    layer_scale_init: float = 0.1
+    n_position_rows: int = 129  # LaBraM's pos_embed: CLS + 128 channel rows
+    max_patches: int = 16  # LaBraM's time_embed rows
+
+    # multi-scale spectral branch
+    use_spectral: bool = True
+    spectral_windows_s: tuple[float, ...] = PAPER_SPECTRAL_WINDOWS_S
+    # keep the first n of spectral_windows_s, i.e. the finest scales (0.5 s first)
+    n_spectral_scales: int = 4
+    spectral_tokens: int = 32
+    spectral_depth: int = 4
+    spectral_heads: int = 8
+    spectral_mlp_ratio: float = 4.0
+    max_positions: int = 1000  # rows of the sinusoidal position table
+
+    # regularisation (training only: eval mode is deterministic)
+    dropout: float = 0.1  # spectral position-encoding and MLP dropout
+    drop_path: float = 0.1  # stochastic depth in the temporal-spatial blocks (linear schedule)
+
+    # ------------------------------------------------------------------ derived sizes
+    @property
+    def n_samples(self) -> int:
+        return int(round(self.window_s * self.sfreq))
+
+    @property
+    def patch_size(self) -> int:
+        return int(round(self.patch_s * self.sfreq))
+
+    @property
+    def n_patches(self) -> int:
+        return self.n_samples // self.patch_size
+
+    @property
+    def conv_frames(self) -> int:
+        # first conv: kernel 15, stride 8, padding 7
+        return (self.patch_size + 2 * 7 - 15) // 8 + 1
+
+    @property
+    def embed_dim(self) -> int:
+        return self.conv_channels * self.conv_frames
+
+    @property
+    def spectral_n_fft(self) -> tuple[int, ...]:
+        windows = self.spectral_windows_s[: self.n_spectral_scales]
+        return tuple(int(round(w * self.sfreq)) for w in windows)
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.ch_names)
+
+    @property
+    def n_rois(self) -> int:
+        return len(self.roi_names)
+
+    # ------------------------------------------------------------------ presets
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> "ModelConfig":
+        """``base`` (the paper's sizes), ``small`` or ``tiny`` (CPU demos/tests), plus overrides."""
+        if name not in PRESETS:
+            raise ConfigError(f"unknown model preset {name!r}; choose one of {sorted(PRESETS)}")
+        values = {**PRESETS[name], **overrides}
+        for key in ("ch_names", "roi_names", "spectral_windows_s"):
+            if key in values:
+                values[key] = tuple(values[key])
+        try:
+            config = cls(**values)
+        except TypeError as err:
+            raise ConfigError(f"model preset {name!r}: {err}") from None
+        config.validate()
+        return config
+
+    def validate(self) -> "ModelConfig":
+        """Raise :class:`ConfigError` for impossible combinations; returns self."""
+        problems = []
+        if not self.ch_names:
+            problems.append("ch_names is empty: give the training channel list")
+        upper = [c.upper() for c in self.ch_names]
+        dupes = sorted({c for c in upper if upper.count(c) > 1})
+        if dupes:
+            problems.append(f"duplicate channel names {dupes}")
+        if not self.roi_names:
+            problems.append("roi_names is empty: give at least one ROI")
+        if not (self.use_temporal_spatial or self.use_spectral):
+            problems.append("use_temporal_spatial and use_spectral are both off: keep at least one")
+        if self.n_samples % self.patch_size:
+            problems.append(f"window of {self.n_samples} samples is not a whole number of patches")
+        if self.use_temporal_spatial:
+            if self.n_patches > self.max_patches:
+                problems.append(f"{self.n_patches} patches exceed max_patches={self.max_patches}")
+            if self.embed_dim % self.n_heads:
+                problems.append(f"width {self.embed_dim} is not divisible by n_heads={self.n_heads}")
+            if self.conv_channels % 4:
+                problems.append("conv_channels must be a multiple of 4 (GroupNorm with 4 groups)")
+        if self.use_spectral:
+            if not 1 <= self.n_spectral_scales <= len(self.spectral_windows_s):
+                problems.append(
+                    f"n_spectral_scales={self.n_spectral_scales} must be between 1 and "
+                    f"{len(self.spectral_windows_s)}"
+                )
+            for n_fft in self.spectral_n_fft:
+                if n_fft < 2 or self.n_samples % n_fft:
+                    problems.append(f"spectral window of {n_fft} samples does not tile the window")
+            if self.embed_dim % self.spectral_heads:
+                problems.append(
+                    f"width {self.embed_dim} is not divisible by spectral_heads={self.spectral_heads}"
+                )
+            if self.spectral_tokens > self.max_positions:
+                problems.append("spectral_tokens exceeds max_positions")
+        if problems:
+            raise ConfigError("invalid model config: " + "; ".join(problems))
+        return self
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # the paper's network: LaBraM-base (width 200, 12 blocks, 10 heads) + 4-layer spectral branch
+    "base": {},
+    # about a third of the compute at the same width, for CPU demos that must learn something;
+    # a LaBraM-base init fills its 4 blocks from the checkpoint's first 4
+    "small": {"depth": 4, "spectral_depth": 2},
+    # for tests and smoke runs: width 100, two blocks, one spectral layer
+    "tiny": {
+        "conv_channels": 4,
+        "depth": 2,
+        "n_heads": 4,
+        "mlp_ratio": 2.0,
+        "spectral_depth": 1,
+        "spectral_heads": 4,
+        "spectral_mlp_ratio": 2.0,
+        "spectral_tokens": 8,
+    },
+}

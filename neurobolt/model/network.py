@@ -1,0 +1,191 @@
+"""NeuroBOLT: the two branches, their fusion ``head(GELU(ts + mss))``, and prediction by channel name."""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import ConfigError, InputError
+from ..resources import labram_channel_order
+from .config import ModelConfig
+from .spectral import SpectralEncoder
+from .temporal_spatial import TemporalSpatialEncoder
+
+# the network sees EEG in units of 100 µV
+INPUT_SCALE_UV = 100.0
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+class NeuroBOLT(nn.Module):
+    """EEG window -> one value per ROI.
+
+    * ``model(x, channel_index)`` is the training entry point: ``x`` is a float tensor
+      (B, C, n_samples) already divided by 100 (units of 100 µV) and ``channel_index`` a (C,) long
+      tensor of each row's position in ``config.ch_names`` (``None``: all training channels, in
+      order). It returns (B, n_rois). Build ``channel_index`` once with :meth:`channel_index`.
+    * ``model.predict(eeg_uV, ch_names)`` is the user entry point (numpy in µV, any channel
+      subset/order, eval mode, no grad, batched).
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        config.validate()
+        self.config = config
+        self.temporal_spatial = TemporalSpatialEncoder(config) if config.use_temporal_spatial else None
+        self.spectral = SpectralEncoder(config) if config.use_spectral else None
+        self.head = nn.Linear(config.embed_dim, config.n_rois)
+        nn.init.trunc_normal_(self.head.weight, std=0.02)
+        nn.init.zeros_(self.head.bias)
+        # row of LaBraM's pos_embed for each training channel (row 0 is CLS)
+        if config.use_temporal_spatial:
+            rows = _labram_rows(config.ch_names, config.n_position_rows)
+        else:
+            rows = [0] * config.n_channels
+        self.register_buffer("position_rows", torch.tensor(rows, dtype=torch.long), persistent=False)
+        self._compiled_forward = None
+
+    # ------------------------------------------------------------------ training entry point
+    def forward(self, x: torch.Tensor, channel_index: torch.Tensor | None = None) -> torch.Tensor:
+        ts, mss = self.features(x, channel_index)
+        fused = ts if mss is None else mss if ts is None else ts + mss
+        return self.head(F.gelu(fused))
+
+    def features(
+        self, x: torch.Tensor, channel_index: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The two branch outputs (B, width) before fusion; ``None`` for a branch that is off."""
+        if channel_index is None:
+            channel_index = torch.arange(x.shape[1], device=x.device)
+        ts = mss = None
+        if self.temporal_spatial is not None:
+            ts = self.temporal_spatial(x, self.position_rows[channel_index])
+        if self.spectral is not None:
+            mss = self.spectral(x, channel_index)
+        return ts, mss
+
+    # ------------------------------------------------------------------ names
+    @property
+    def ch_names(self) -> tuple[str, ...]:
+        return self.config.ch_names
+
+    @property
+    def roi_names(self) -> tuple[str, ...]:
+        return self.config.roi_names
+
+    def channel_index(self, ch_names: Sequence[str]) -> torch.Tensor:
+        """Positions of ``ch_names`` in the training list (case-insensitive); InputError if unknown."""
+        lookup = {name.upper(): i for i, name in enumerate(self.config.ch_names)}
+        names = [str(n).upper() for n in ch_names]
+        unknown = [n for n in names if n not in lookup]
+        if unknown:
+            raise InputError(
+                f"channel(s) {unknown} are not among the model's {len(lookup)} training channels "
+                f"{list(self.config.ch_names)}; drop them or use a model trained with them"
+            )
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise InputError(f"channel(s) {dupes} appear more than once in ch_names")
+        return torch.tensor([lookup[n] for n in names], dtype=torch.long, device=self.head.weight.device)
+
+    # ------------------------------------------------------------------ user entry point
+    def enable_compile(self, **compile_kwargs) -> "NeuroBOLT":
+        """Use ``torch.compile`` for :meth:`predict` (first call compiles; needs a C++ compiler on CPU)."""
+        self._compiled_forward = torch.compile(self.forward, **compile_kwargs)
+        return self
+
+    @torch.no_grad()
+    def predict(
+        self,
+        eeg_uV,
+        ch_names: Sequence[str],
+        *,
+        batch_size: int = 16,
+        precision: str = "auto",
+    ) -> np.ndarray:
+        """EEG windows (B, C, n_samples) in µV at ``config.sfreq`` -> (B, n_rois) float32 numpy.
+
+        ``precision``: ``"fp32"``, ``"bf16"`` (autocast) or ``"auto"`` (bf16 on GPU, fp32 on CPU).
+        """
+        if precision not in PRECISIONS:
+            raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be positive, got {batch_size}")
+        data = self._check_input(eeg_uV, ch_names)
+        index = self.channel_index(ch_names)
+        device = self.head.weight.device
+        use_bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
+        autocast = (
+            torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+            if use_bf16
+            else contextlib.nullcontext()
+        )
+        forward = self._compiled_forward or self.forward
+        was_training = self.training
+        self.eval()
+        try:
+            outputs = []
+            with autocast:
+                for start in range(0, data.shape[0], batch_size):
+                    batch = torch.as_tensor(data[start : start + batch_size], device=device)
+                    outputs.append(forward(batch / INPUT_SCALE_UV, index).float().cpu())
+        finally:
+            self.train(was_training)
+        if not outputs:
+            return np.zeros((0, self.config.n_rois), dtype=np.float32)
+        return torch.cat(outputs).numpy()
+
+    def _check_input(self, eeg_uV, ch_names: Sequence[str]) -> np.ndarray:
+        if isinstance(eeg_uV, torch.Tensor):
+            eeg_uV = eeg_uV.detach().cpu().numpy()
+        data = np.asarray(eeg_uV)
+        if data.ndim == 2:
+            raise InputError(
+                f"EEG has shape {data.shape}; expected (windows, channels, samples): "
+                "add a leading axis for a single window (eeg[None])"
+            )
+        if data.ndim != 3:
+            raise InputError(f"EEG has shape {data.shape}; expected (windows, channels, samples)")
+        if not np.issubdtype(data.dtype, np.number) or np.iscomplexobj(data):
+            raise InputError(f"EEG must be real numbers, got dtype {data.dtype}")
+        if isinstance(ch_names, str):
+            raise InputError("ch_names must be a list of channel names, not one string")
+        if data.shape[1] != len(ch_names):
+            raise InputError(
+                f"EEG has {data.shape[1]} channels but {len(ch_names)} channel names were given"
+            )
+        if data.shape[2] != self.config.n_samples:
+            raise InputError(
+                f"EEG windows have {data.shape[2]} samples; the model expects {self.config.n_samples} "
+                f"({self.config.window_s:g} s at {self.config.sfreq:g} Hz): resample/cut the EEG first"
+            )
+        data = data.astype(np.float32, copy=False)
+        if not np.isfinite(data).all():
+            bad = np.argwhere(~np.isfinite(data).all(axis=2))
+            window, channel = bad[0]
+            raise InputError(
+                f"EEG contains NaN or infinite values ({len(bad)} window/channel pairs, first: "
+                f"window {window}, channel {ch_names[channel]}); interpolate or drop them first"
+            )
+        return data
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def _labram_rows(ch_names: Sequence[str], n_rows: int) -> list[int]:
+    order = {name: i + 1 for i, name in enumerate(labram_channel_order())}
+    unknown = [c for c in ch_names if c.upper() not in order]
+    if unknown:
+        raise ConfigError(
+            f"channel(s) {unknown} have no LaBraM position (not in labram_channel_order.txt); "
+            "rename them to 10-20/10-10 names or set use_temporal_spatial=False"
+        )
+    rows = [order[c.upper()] for c in ch_names]
+    too_far = [c for c, r in zip(ch_names, rows) if r >= n_rows]
+    if too_far:
+        raise ConfigError(f"channel(s) {too_far} index rows beyond pos_embed's {n_rows} rows")
+    return rows

@@ -1,0 +1,133 @@
+"""The multi-scale spectral branch: |STFT| tokens per channel, then global linear attention.
+
+For each scale (n_fft = 100, 200, 400, 800 samples at 200 Hz) every channel's window is cut into
+non-overlapping frames (hop = n_fft, rectangular window, no centring) and its one-sided magnitude
+spectrum is taken. A Linear over frequency (n_fft/2+1 -> width) and a Linear over time
+(frames -> spectral_tokens) map each scale to the same (tokens, width) grid; the scales are summed.
+A learned channel token (indexed by the channel's position in the training list) and a sinusoidal
+position encoding are added, all channels' tokens are concatenated, and 4 pre-norm layers of global
+linear attention + MLP run over them. Output: the mean over all tokens.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import ModelConfig
+
+
+def dft_magnitude_basis(n_fft: int) -> torch.Tensor:
+    """(n_fft, 2 * (n_fft//2 + 1)) real matrix: frames @ basis = [Re | Im] of the one-sided DFT.
+
+    With a rectangular window, hop = n_fft and no centring, an STFT is a reshape into frames plus
+    an rFFT; on CPU one matmul with this basis is faster than the FFT for these sizes, and it is
+    one batched op over all channels and frames.
+    """
+    n = torch.arange(n_fft, dtype=torch.float64)
+    k = torch.arange(n_fft // 2 + 1, dtype=torch.float64)
+    angle = 2.0 * math.pi * torch.outer(n, k) / n_fft
+    return torch.cat([torch.cos(angle), -torch.sin(angle)], dim=1).float()
+
+
+def sinusoidal_table(n_positions: int, dim: int) -> torch.Tensor:
+    """The Transformer's sine/cosine position table (even features sin, odd features cos)."""
+    position = torch.arange(n_positions, dtype=torch.float32).unsqueeze(1)
+    div = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    table = torch.zeros(n_positions, dim)
+    table[:, 0::2] = torch.sin(position * div)
+    table[:, 1::2] = torch.cos(position * div)
+    return table
+
+
+class LinearAttention(nn.Module):
+    """Global linear attention: out = softmax_feat(q)·d^-½ · (softmax_tok(k)ᵀ v), per head."""
+
+    def __init__(self, dim: int, n_heads: int):
+        super().__init__()
+        self.n_heads = n_heads
+        self.scale = (dim // n_heads) ** -0.5
+        # q, k, v fused in one matmul (published as three bias-free Linears: to_q, to_k, to_v)
+        self.qkv = nn.Linear(dim, 3 * dim, bias=False)
+        self.out = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, d = x.shape
+        q, k, v = self.qkv(x).view(b, n, 3, self.n_heads, d // self.n_heads).unbind(2)
+        q = q.softmax(dim=-1) * self.scale  # over features
+        k = k.softmax(dim=1)  # over tokens
+        context = torch.einsum("bnhd,bnhe->bhde", k, v)  # (b, heads, d, d): linear in n
+        out = torch.einsum("bnhd,bhde->bnhe", q, context)
+        return self.out(out.reshape(b, n, d))
+
+
+class SpectralLayer(nn.Module):
+    def __init__(self, dim: int, n_heads: int, mlp_ratio: float, dropout: float):
+        super().__init__()
+        hidden = int(dim * mlp_ratio)
+        self.attn_norm = nn.LayerNorm(dim)  # default eps 1e-5, as published for this branch
+        self.attn = LinearAttention(dim, n_heads)
+        self.mlp_norm = nn.LayerNorm(dim)
+        self.fc1 = nn.Linear(dim, hidden)
+        self.fc2 = nn.Linear(hidden, dim)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attn(self.attn_norm(x))
+        h = self.dropout(F.gelu(self.fc1(self.mlp_norm(x))))
+        return x + self.dropout(self.fc2(h))
+
+
+class SpectralEncoder(nn.Module):
+    """Multi-scale spectral encoder: (B, C, n_samples) in 100 µV -> (B, width) features."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        dim = config.embed_dim
+        self.n_ffts = config.spectral_n_fft
+        self.freq_proj = nn.ModuleList(nn.Linear(n // 2 + 1, dim) for n in self.n_ffts)
+        self.time_proj = nn.ModuleList(
+            nn.Linear(config.n_samples // n, config.spectral_tokens) for n in self.n_ffts
+        )
+        for i, n in enumerate(self.n_ffts):
+            self.register_buffer(f"dft_basis_{i}", dft_magnitude_basis(n), persistent=False)
+        self.channel_tokens = nn.Embedding(config.n_channels, dim)
+        self.register_buffer(
+            "position_table", sinusoidal_table(config.max_positions, dim), persistent=False
+        )
+        self.position_dropout = nn.Dropout(config.dropout)
+        self.layers = nn.ModuleList(
+            SpectralLayer(dim, config.spectral_heads, config.spectral_mlp_ratio, config.dropout)
+            for _ in range(config.spectral_depth)
+        )
+
+    def spectral_tokens(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, n_samples) -> (B, C, tokens, width): the summed per-scale projections."""
+        b, c, t = x.shape
+        total = None
+        # the spectra stay fp32 under bf16 autocast: magnitudes of long DFTs need the precision
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            x = x.float()
+            for i, n_fft in enumerate(self.n_ffts):
+                basis = getattr(self, f"dft_basis_{i}")
+                spectrum = (x.reshape(b, c, t // n_fft, n_fft) @ basis).unflatten(-1, (2, -1))
+                magnitude = torch.linalg.vector_norm(spectrum, dim=-2)  # (b, c, frames, freqs)
+                per_frame = self.freq_proj[i](magnitude)  # (b, c, frames, width)
+                time = self.time_proj[i]
+                # Linear over frames, without transposing the activations
+                scale = torch.einsum("bcfd,tf->bctd", per_frame, time.weight)
+                scale = scale + time.bias[:, None]
+                total = scale if total is None else total + scale
+        return total
+
+    def forward(self, x: torch.Tensor, channel_index: torch.Tensor) -> torch.Tensor:
+        """``x``: (B, C, n_samples); ``channel_index``: (C,) positions in the training channel list."""
+        tokens = self.spectral_tokens(x)
+        b, c, n, d = tokens.shape
+        tokens = tokens + self.channel_tokens(channel_index)[:, None] + self.position_table[:n]
+        h = self.position_dropout(tokens).reshape(b, c * n, d)
+        for layer in self.layers:
+            h = layer(h)
+        return h.mean(dim=1)
