@@ -1,1 +1,42 @@
+"""Data preparation: read simultaneous EEG-fMRI, pair each fMRI volume with the 16 s of EEG before it.
 
+``prepare(input, out)`` writes a cache (see :mod:`neurobolt.data.cache`); ``PreparedDataset.open``
+reads it back and :class:`WindowDataset` slices windows from it on access. Splits are in
+:mod:`neurobolt.data.splits`. Heavy imports (MNE, torch, nilearn) happen on first use.
+"""
+from __future__ import annotations
+
+import importlib
+
+_LAZY = {
+    "prepare": ".prepare",
+    "prepare_scan": ".prepare",
+    "PrepareConfig": ".config",
+    "EEGOptions": ".config",
+    "OnsetOptions": ".config",
+    "FMRIOptions": ".config",
+    "WindowOptions": ".config",
+    "load_channel_map": ".config",
+    "ScanSource": ".discover",
+    "discover_scans": ".discover",
+    "detect_layout": ".discover",
+    "PreparedDataset": ".cache",
+    "PreparedScan": ".cache",
+    "WindowDataset": ".windows",
+    "intrascan_split": ".splits",
+    "intrascan_selection": ".splits",
+    "read_split_sheet": ".splits",
+    "loso_splits": ".splits",
+    "kfold_splits": ".splits",
+    "assign_scans": ".splits",
+    "check_subject_separation": ".splits",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module = importlib.import_module(_LAZY[name], __name__)
+        return getattr(module, name)
+    raise AttributeError(f"module 'neurobolt.data' has no attribute {name!r}")

@@ -1,0 +1,266 @@
+"""The prepared cache on disk: one folder per scan, written atomically, read back memory-mapped.
+
+Layout::
+
+    CACHE/dataset.json                 scans (subject/session/run), config, common channels, ROI names
+    CACHE/scans/<scan_id>/eeg.npy      (C, T) float32 microvolts at sfreq (continuous, written once)
+    CACHE/scans/<scan_id>/onsets.npy   (V,) int64 sample index of each kept volume's onset in eeg.npy
+    CACHE/scans/<scan_id>/roi.npy      (V, R) float32 post-processed ROI values of the kept volumes
+    CACHE/scans/<scan_id>/volumes.npy  (V,) int64 fMRI volume index (0-based) of each kept row
+    CACHE/scans/<scan_id>/meta.json    sources + sha256, channels, sfreq, TR, onsets (s), ROI names,
+                                       dropped volumes and why, parameters, package version
+    (optional) extra.npy               (V, K) ROI-table columns kept aside (the release's global signal)
+
+Windows are never materialised: the EEG before volume v is ``eeg[:, onsets[v] - W : onsets[v]]``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+
+CACHE_FORMAT_VERSION = 1
+DATASET_FILE = "dataset.json"
+SCANS_DIR = "scans"
+META_FILE = "meta.json"
+
+
+def sha256_file(path: str | Path, chunk_size: int = 1 << 22) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_size):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def file_fingerprints(files: dict[str, Path], previous: dict | None = None) -> dict[str, dict]:
+    """role -> {path, size, mtime_ns, sha256}; reuses a previous sha256 when size and mtime match.
+
+    The hash decides whether a scan is up to date; size+mtime only saves re-hashing unchanged files.
+    """
+    previous = previous or {}
+    result = {}
+    for role, path in files.items():
+        stat = Path(path).stat()
+        old = previous.get(role) or {}
+        same_stat = (old.get("path") == str(path) and old.get("size") == stat.st_size
+                     and old.get("mtime_ns") == stat.st_mtime_ns)
+        result[role] = {
+            "path": str(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+            "sha256": old["sha256"] if same_stat and "sha256" in old else sha256_file(path),
+        }
+    return result
+
+
+def same_content(a: dict[str, dict], b: dict[str, dict]) -> bool:
+    return {k: (v["path"], v["sha256"]) for k, v in a.items()} == \
+        {k: (v["path"], v["sha256"]) for k, v in b.items()}
+
+
+def write_json_atomic(path: Path, payload: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(payload, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def write_scan_folder(scan_dir: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
+    """Write a scan folder via a temporary sibling folder renamed into place.
+
+    A crash leaves either the previous complete folder or the new complete one, never a half scan
+    (the temporary folder is a dot-folder that readers ignore and the next run removes).
+    """
+    scan_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".tmp-{scan_dir.name}-", dir=scan_dir.parent))
+    try:
+        for name, array in arrays.items():
+            np.save(tmp_dir / f"{name}.npy", array, allow_pickle=False)
+        (tmp_dir / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+        if scan_dir.exists():
+            old = scan_dir.with_name(f".old-{scan_dir.name}-{os.getpid()}")
+            os.replace(scan_dir, old)
+            os.replace(tmp_dir, scan_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp_dir, scan_dir)
+    except BaseException:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
+
+
+def remove_stale_temporaries(scans_dir: Path) -> None:
+    if scans_dir.is_dir():
+        for leftover in scans_dir.glob(".tmp-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        for leftover in scans_dir.glob(".old-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
+def read_meta(scan_dir: Path) -> dict | None:
+    try:
+        return json.loads((scan_dir / META_FILE).read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+
+
+@dataclass
+class PreparedScan:
+    """One prepared scan; arrays are opened lazily (EEG memory-mapped, never fully loaded)."""
+
+    path: Path
+    meta: dict
+
+    @property
+    def scan_id(self) -> str:
+        return self.meta["scan_id"]
+
+    @property
+    def subject(self) -> str:
+        return self.meta["subject"]
+
+    @property
+    def session(self) -> str | None:
+        return self.meta.get("session")
+
+    @property
+    def run(self) -> str | None:
+        return self.meta.get("run")
+
+    @property
+    def ch_names(self) -> list[str]:
+        return list(self.meta["ch_names"])
+
+    @property
+    def sfreq(self) -> float:
+        return float(self.meta["sfreq"])
+
+    @property
+    def tr(self) -> float:
+        return float(self.meta["tr"])
+
+    @property
+    def roi_names(self) -> list[str]:
+        return list(self.meta["roi_names"])
+
+    @property
+    def n_volumes(self) -> int:
+        return int(self.meta["n_kept_volumes"])
+
+    @cached_property
+    def eeg(self) -> np.ndarray:
+        """(C, T) float32 microvolts, memory-mapped read-only."""
+        return np.load(self.path / "eeg.npy", mmap_mode="r")
+
+    @cached_property
+    def onsets(self) -> np.ndarray:
+        return np.load(self.path / "onsets.npy")
+
+    @cached_property
+    def roi(self) -> np.ndarray:
+        return np.load(self.path / "roi.npy")
+
+    @cached_property
+    def volume_index(self) -> np.ndarray:
+        return np.load(self.path / "volumes.npy")
+
+
+@dataclass
+class PreparedDataset:
+    """A prepared cache: its scans, subjects, channel and ROI names. Open one with :meth:`open`."""
+
+    root: Path
+    scans: list[PreparedScan]
+    info: dict
+    # filled by prepare(): one row per scan of that run (status, kept/dropped volumes)
+    run_report: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def open(cls, cache_dir: str | Path) -> PreparedDataset:
+        root = Path(cache_dir)
+        try:
+            info = json.loads((root / DATASET_FILE).read_text())
+        except FileNotFoundError:
+            raise InputError(
+                f"'{root}' is not a prepared cache (no {DATASET_FILE}); run `neurobolt prepare INPUT "
+                f"--out {root}` first"
+            ) from None
+        except (OSError, json.JSONDecodeError) as err:
+            raise InputError(f"cannot read '{root / DATASET_FILE}': {err}") from None
+        if info.get("format_version") != CACHE_FORMAT_VERSION:
+            raise InputError(
+                f"cache '{root}' has format version {info.get('format_version')!r}, this neurobolt "
+                f"reads version {CACHE_FORMAT_VERSION}; prepare it again with --overwrite"
+            )
+        scans = []
+        for entry in info["scans"]:
+            scan_dir = root / SCANS_DIR / entry["scan_id"]
+            meta = read_meta(scan_dir)
+            if meta is None:
+                raise InputError(
+                    f"cache '{root}': scan folder '{scan_dir}' is missing or incomplete; run "
+                    f"`neurobolt prepare` again"
+                )
+            scans.append(PreparedScan(scan_dir, meta))
+        return cls(root=root, scans=scans, info=info)
+
+    @property
+    def scan_ids(self) -> list[str]:
+        return [s.scan_id for s in self.scans]
+
+    @property
+    def subjects(self) -> list[str]:
+        return sorted({s.subject for s in self.scans})
+
+    @property
+    def scan_subjects(self) -> dict[str, str]:
+        return {s.scan_id: s.subject for s in self.scans}
+
+    @property
+    def sfreq(self) -> float:
+        return float(self.info["sfreq"])
+
+    @property
+    def window_samples(self) -> int:
+        return int(self.info["window_samples"])
+
+    @property
+    def roi_names(self) -> list[str]:
+        return list(self.info["roi_names"])
+
+    @property
+    def channel_names(self) -> list[str]:
+        """Channels present in every scan, in the first scan's order."""
+        return list(self.info["common_channels"])
+
+    @property
+    def n_volumes(self) -> int:
+        return sum(s.n_volumes for s in self.scans)
+
+    def scan(self, scan_id: str) -> PreparedScan:
+        for scan in self.scans:
+            if scan.scan_id == scan_id:
+                return scan
+        raise InputError(f"cache '{self.root}' has no scan {scan_id!r}; it has {self.scan_ids}")
+
+    def __len__(self) -> int:
+        return len(self.scans)
+
+    def __repr__(self) -> str:
+        return (f"PreparedDataset('{self.root}', {len(self.scans)} scans, {len(self.subjects)} "
+                f"subjects, {self.n_volumes} volumes, {len(self.channel_names)} common channels, "
+                f"{len(self.roi_names)} ROIs)")
+
+
+def common_channels(channel_lists: list[list[str]]) -> list[str]:
+    if not channel_lists:
+        return []
+    shared = set(channel_lists[0]).intersection(*map(set, channel_lists[1:]))
+    return [name for name in channel_lists[0] if name in shared]

@@ -1,0 +1,210 @@
+"""Typed options of data preparation (EEG, volume onsets, fMRI, windows).
+
+Every option is validated when the config is built, so an impossible value fails before any file is
+read. The whole :class:`PrepareConfig` is stored in each prepared cache; a scan is re-prepared when it
+changes (see :mod:`neurobolt.data.prepare`).
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .._configbase import Config
+from ..errors import ConfigError
+
+ON_MISMATCH_POLICIES = ("error", "drop-extra", "truncate")
+NORMALIZATIONS = ("zscore", "p95", None)
+
+
+def _check_positive(owner: str, name: str, value, *, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or value <= 0:
+        raise ConfigError(f"{owner}.{name} must be a positive number, got {value!r}")
+
+
+@dataclass
+class EEGOptions(Config):
+    """EEG preprocessing: resampling rate (Hz), high-pass/low-pass/notch (Hz, None disables)."""
+
+    sfreq: float = 200.0
+    highpass: float | None = 0.5
+    lowpass: float | None = None
+    notch: float | None = None
+    # original name -> standard 10-20 name, for names the built-in aliases do not know
+    channel_map: dict[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        _check_positive("EEGOptions", "sfreq", self.sfreq)
+        for name in ("highpass", "lowpass", "notch"):
+            _check_positive("EEGOptions", name, getattr(self, name), allow_none=True)
+        nyquist = self.sfreq / 2
+        for name in ("highpass", "lowpass", "notch"):
+            value = getattr(self, name)
+            if value is not None and value >= nyquist:
+                raise ConfigError(
+                    f"EEGOptions.{name}={value} Hz is not below the Nyquist frequency "
+                    f"({nyquist} Hz at sfreq={self.sfreq} Hz)"
+                )
+        if self.highpass is not None and self.lowpass is not None and self.highpass >= self.lowpass:
+            raise ConfigError(
+                f"EEGOptions: highpass ({self.highpass} Hz) must be below lowpass ({self.lowpass} Hz)"
+            )
+        if self.channel_map is not None:
+            if not isinstance(self.channel_map, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in self.channel_map.items()
+            ):
+                raise ConfigError("EEGOptions.channel_map must map channel names (str) to names (str)")
+
+
+@dataclass
+class OnsetOptions(Config):
+    """How fMRI volume onsets are found in the EEG (markers, or first volume + TR)."""
+
+    marker: str | list[str] | None = None
+    marker_regex: str | None = None
+    first_volume_s: float | None = None
+    # TR in seconds; overrides the TR of the fMRI source (sidecar, header, manifest, release default)
+    tr: float | None = None
+    on_mismatch: str = "error"
+    dummy_volumes: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.marker, list) and not all(isinstance(m, str) for m in self.marker):
+            raise ConfigError("OnsetOptions.marker must be a name or a list of names")
+        if self.marker is not None and self.marker_regex is not None:
+            raise ConfigError("OnsetOptions: give either marker or marker_regex, not both")
+        if self.first_volume_s is not None:
+            if self.marker is not None or self.marker_regex is not None:
+                raise ConfigError(
+                    "OnsetOptions: first_volume_s (onsets from first volume + TR) cannot be combined "
+                    "with marker/marker_regex"
+                )
+            if not math.isfinite(self.first_volume_s) or self.first_volume_s < 0:
+                raise ConfigError(
+                    f"OnsetOptions.first_volume_s must be >= 0 s, got {self.first_volume_s!r}"
+                )
+        _check_positive("OnsetOptions", "tr", self.tr, allow_none=True)
+        if self.on_mismatch not in ON_MISMATCH_POLICIES:
+            raise ConfigError(
+                f"OnsetOptions.on_mismatch must be one of {ON_MISMATCH_POLICIES}, "
+                f"got {self.on_mismatch!r}"
+            )
+        if isinstance(self.dummy_volumes, bool) or not isinstance(self.dummy_volumes, int) \
+                or self.dummy_volumes < 0:
+            raise ConfigError(
+                f"OnsetOptions.dummy_volumes must be an integer >= 0, got {self.dummy_volumes!r}"
+            )
+
+    @property
+    def uses_markers(self) -> bool:
+        return self.first_volume_s is None
+
+
+@dataclass
+class FMRIOptions(Config):
+    """ROI extraction from 4D NIfTI (nilearn) and post-processing of the ROI time series."""
+
+    atlas: str | None = None
+    labels: str | None = None
+    confound_columns: list[str] | None = None
+    detrend: bool = True
+    standardize: bool = True
+    # zero-phase 5th-order Butterworth low-pass of the ROI series (paper: 0.15 Hz); None disables
+    lowpass_hz: float | None = 0.15
+    normalization: str | None = "zscore"
+
+    def __post_init__(self) -> None:
+        _check_positive("FMRIOptions", "lowpass_hz", self.lowpass_hz, allow_none=True)
+        if self.normalization not in NORMALIZATIONS:
+            raise ConfigError(
+                f"FMRIOptions.normalization must be 'zscore', 'p95' or None, got {self.normalization!r}"
+            )
+        if self.confound_columns is not None and not all(
+            isinstance(c, str) for c in self.confound_columns
+        ):
+            raise ConfigError("FMRIOptions.confound_columns must be a list of column names")
+
+
+@dataclass
+class WindowOptions(Config):
+    """Length of the EEG history paired with each fMRI volume (the paper: 16 s before the onset)."""
+
+    window_s: float = 16.0
+
+    def __post_init__(self) -> None:
+        _check_positive("WindowOptions", "window_s", self.window_s)
+
+    def n_samples(self, sfreq: float) -> int:
+        samples = self.window_s * sfreq
+        if abs(samples - round(samples)) > 1e-6:
+            raise ConfigError(
+                f"window_s={self.window_s} s is not a whole number of samples at {sfreq} Hz"
+            )
+        return int(round(samples))
+
+
+@dataclass
+class PrepareConfig(Config):
+    """All options of ``neurobolt prepare``; stored in the cache's ``dataset.json``."""
+
+    eeg: EEGOptions = field(default_factory=EEGOptions)
+    onsets: OnsetOptions = field(default_factory=OnsetOptions)
+    fmri: FMRIOptions = field(default_factory=FMRIOptions)
+    windows: WindowOptions = field(default_factory=WindowOptions)
+
+    def __post_init__(self) -> None:
+        for name, kind in (("eeg", EEGOptions), ("onsets", OnsetOptions), ("fmri", FMRIOptions),
+                           ("windows", WindowOptions)):
+            if not isinstance(getattr(self, name), kind):
+                raise ConfigError(f"PrepareConfig.{name} must be a {kind.__name__}")
+        self.windows.n_samples(self.eeg.sfreq)  # window must be a whole number of samples
+
+    @property
+    def window_samples(self) -> int:
+        return self.windows.n_samples(self.eeg.sfreq)
+
+
+def load_channel_map(path: str | Path) -> dict[str, str]:
+    """Read a user channel map: JSON object ``{"orig": "STD"}`` or a TSV/CSV with two columns.
+
+    A TSV/CSV may have a header ``original, standard`` (any names); lines starting with '#' are
+    comments.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise ConfigError(f"cannot read channel map '{path}': {err.strerror}") from None
+    if path.suffix.lower() == ".json":
+        try:
+            mapping = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"channel map '{path}' is not valid JSON: {err}") from None
+        if not isinstance(mapping, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in mapping.items()
+        ):
+            raise ConfigError(
+                f"channel map '{path}' must be a JSON object of names, e.g. {{\"EEG 001\": \"FP1\"}}"
+            )
+        return dict(mapping)
+    sep = "," if path.suffix.lower() == ".csv" else "\t"
+    mapping: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        cells = [c.strip() for c in line.split(sep)]
+        if len(cells) != 2 or not all(cells):
+            raise ConfigError(
+                f"channel map '{path}' line {number}: expected two {'comma' if sep == ',' else 'tab'}"
+                f"-separated names (original, standard), got {line!r}"
+            )
+        if number == 1 and cells[0].lower() in ("original", "from", "name", "channel"):
+            continue  # header line
+        mapping[cells[0]] = cells[1]
+    if not mapping:
+        raise ConfigError(f"channel map '{path}' holds no name pairs")
+    return mapping

@@ -1,0 +1,146 @@
+"""Torch dataset of (EEG window, ROI target) pairs sliced on access from the prepared cache.
+
+The window of a volume whose onset is sample ``s`` is ``eeg[:, s - W : s]`` (W = 16 s x 200 Hz =
+3200 samples): the EEG strictly before the volume starts. Windows overlap by ~87 % at a 2-s TR, so
+they are never materialised; each scan's continuous EEG is memory-mapped once.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..errors import ConfigError
+from .cache import PreparedDataset
+
+# A selection: scan id -> positions of kept volumes in that scan (rows of roi.npy); or (scan, row) pairs.
+Selection = Mapping[str, Sequence[int] | np.ndarray] | Iterable[tuple[str, int]]
+
+
+class WindowDataset(Dataset):
+    """``(eeg (C, W) float32, target (R,) float32)`` for each selected (scan, volume).
+
+    Parameters
+    ----------
+    prepared : the :class:`PreparedDataset` (``PreparedDataset.open(cache_dir)``).
+    selection : which volumes: ``{scan_id: rows}`` (rows index the scan's kept volumes, e.g. from
+        :func:`neurobolt.data.splits.intrascan_split`), an iterable of ``(scan_id, row)`` pairs, or
+        None for every volume of every scan.
+    channels : channel names, in the order the model wants them; default: the channels common to
+        all scans (``prepared.channel_names``). Every scan must have every requested channel.
+    """
+
+    def __init__(self, prepared: PreparedDataset, selection: Selection | None = None,
+                 channels: Sequence[str] | None = None) -> None:
+        self.prepared = prepared
+        self.window = prepared.window_samples
+        self.channels = list(prepared.channel_names if channels is None else channels)
+        if not self.channels:
+            raise ConfigError("WindowDataset: no channel requested")
+        if len(set(self.channels)) != len(self.channels):
+            raise ConfigError(f"WindowDataset: duplicate channel names in {self.channels}")
+        self._scans = list(prepared.scans)
+        position = {scan.scan_id: i for i, scan in enumerate(self._scans)}
+        self._channel_index: list[np.ndarray | None] = []
+        self._missing: dict[str, list[str]] = {}
+        for scan in self._scans:
+            index = {name: i for i, name in enumerate(scan.ch_names)}
+            missing = [name for name in self.channels if name not in index]
+            self._channel_index.append(
+                None if missing else np.array([index[n] for n in self.channels], dtype=np.intp)
+            )
+            if missing:
+                self._missing[scan.scan_id] = missing
+
+        if selection is None:
+            selection = {scan.scan_id: np.arange(scan.n_volumes) for scan in self._scans}
+        if isinstance(selection, Mapping):
+            pairs = [(scan_id, np.asarray(rows, dtype=np.int64).reshape(-1))
+                     for scan_id, rows in selection.items()]
+        else:
+            grouped: dict[str, list[int]] = {}
+            for scan_id, row in selection:
+                grouped.setdefault(scan_id, []).append(int(row))
+            pairs = [(scan_id, np.asarray(rows, dtype=np.int64)) for scan_id, rows in grouped.items()]
+        scan_parts, row_parts = [], []
+        for scan_id, rows in pairs:
+            if scan_id not in position:
+                raise ConfigError(
+                    f"WindowDataset: scan {scan_id!r} is not in the cache '{prepared.root}'"
+                )
+            i = position[scan_id]
+            if len(rows) == 0:
+                continue
+            if self._channel_index[i] is None:
+                raise ConfigError(
+                    f"WindowDataset: scan {scan_id} lacks channel(s) {self._missing[scan_id]}; "
+                    f"request channels every selected scan has (the cache's common set is "
+                    f"{prepared.channel_names})"
+                )
+            n = self._scans[i].n_volumes
+            if rows.min() < 0 or rows.max() >= n:
+                raise ConfigError(
+                    f"WindowDataset: scan {scan_id} has {n} volumes; rows must be in [0, {n})"
+                )
+            scan_parts.append(np.full(len(rows), i, dtype=np.int64))
+            row_parts.append(rows)
+        self.scan_index = np.concatenate(scan_parts) if scan_parts else np.zeros(0, np.int64)
+        self.row_index = np.concatenate(row_parts) if row_parts else np.zeros(0, np.int64)
+        self._offsets = np.arange(-self.window, 0, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return int(self.scan_index.size)
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.channels)
+
+    @property
+    def roi_names(self) -> list[str]:
+        return self.prepared.roi_names
+
+    def item_info(self, i: int) -> dict:
+        """Which scan, kept-volume row, fMRI volume and onset sample item ``i`` is."""
+        scan = self._scans[self.scan_index[i]]
+        row = int(self.row_index[i])
+        return {"scan_id": scan.scan_id, "row": row, "volume": int(scan.volume_index[row]),
+                "onset_sample": int(scan.onsets[row])}
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"index {i} out of range for {len(self)} windows")
+        s = int(self.scan_index[i])
+        scan, row = self._scans[s], int(self.row_index[i])
+        onset = int(scan.onsets[row])
+        # Slice the time range first (a view of the memory map), then pick channels: reads only W
+        # columns of the file.
+        eeg = np.asarray(scan.eeg[:, onset - self.window:onset])[self._channel_index[s]]
+        target = scan.roi[row]
+        return torch.from_numpy(np.ascontiguousarray(eeg, dtype=np.float32)), \
+            torch.from_numpy(np.array(target, dtype=np.float32))
+
+    def get_batch(self, indices: Sequence[int] | np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """Windows and targets of many items at once: (B, C, W) and (B, R), in ``indices`` order.
+
+        One fancy-indexing gather per scan (channels x onsets x offsets) instead of B slices.
+        """
+        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if indices.size and (indices.min() < -len(self) or indices.max() >= len(self)):
+            raise IndexError(f"indices out of range for {len(self)} windows")
+        indices = indices % max(len(self), 1)
+        out = np.empty((indices.size, self.n_channels, self.window), dtype=np.float32)
+        targets = np.empty((indices.size, len(self.roi_names)), dtype=np.float32)
+        scans = self.scan_index[indices]
+        for s in np.unique(scans):
+            where = np.flatnonzero(scans == s)
+            scan = self._scans[s]
+            rows = self.row_index[indices[where]]
+            starts = scan.onsets[rows]
+            time_index = starts[:, None] + self._offsets[None, :]            # (b, W)
+            channels = self._channel_index[s][:, None, None]                 # (C, 1, 1)
+            gathered = scan.eeg[channels, time_index[None, :, :]]            # (C, b, W)
+            out[where] = gathered.transpose(1, 0, 2)
+            targets[where] = scan.roi[rows]
+        return torch.from_numpy(out), torch.from_numpy(targets)
