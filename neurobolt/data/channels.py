@@ -1,0 +1,192 @@
+"""EEG channel selection and naming: keep the EEG electrodes the model knows, under their standard names.
+
+The model looks up each electrode's position embedding by name in LaBraM's table
+(:func:`neurobolt.resources.labram_channel_order`), so every kept channel must carry exactly one of those
+names. Recordings spell electrodes many ways ('Fp1', 'FP1', 'EEG Fp1-REF', 'T3' for T7), and many files
+type every channel as EEG, including ECG, EOG, EMG and the carbon-wire loops of EEG-fMRI caps. This module
+maps names conservatively: a name is kept only when it is unambiguously a standard electrode; everything
+else is reported, never guessed.
+
+Referential sites (A1/A2 earlobes, M1/M2 mastoids, T1/T2) are kept: they are real scalp/ear electrodes in
+the position table and LaBraM was pre-trained on recordings that contain them. (A file whose reference was
+one of them usually has it flat; :func:`neurobolt.data.eeg.preprocess_eeg` warns about flat channels.)
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import mne
+
+from ..errors import ConfigError, InputError
+from ..resources import labram_channel_order
+
+# Old 10-20 names of the temporal electrodes (the position table has both spellings; we always return the
+# modern 10-10 one so that one electrode never appears under two names).
+ALIASES: dict[str, str] = {"T3": "T7", "T4": "T8", "T5": "P7", "T6": "P8"}
+
+# Decorations that some systems add around an electrode name ('EEG Fp1-REF' in TUH/Nihon Kohden EDF
+# files, 'POL Fp1' in others). They are stripped only when what remains is a standard name.
+_PREFIX = re.compile(r"^(?:EEG|POL)[\s_\-:]*", re.IGNORECASE)
+_SUFFIX = re.compile(r"[\s_\-](?:REF|LE|RE|AR|AVG|AV|CAR|A1A2|LM|RM|A1|A2|M1|M2)$", re.IGNORECASE)
+
+# Non-EEG channels that files type as EEG anyway: cardiac, ocular, muscle, carbon-wire loops (CWL) of
+# EEG-fMRI caps, respiration, triggers and auxiliary inputs. Matched at the start of the (prefix-stripped)
+# upper-case name, so 'EOG1', 'HEOG', 'EMGleft', 'CWL3', 'Status' are all caught.
+_NON_EEG_NAME = re.compile(
+    r"^(?:E[CK]G|[HV]?EOG|EMG|CWL|CW\d|RESP|STATUS|TRIG|STI\s*\d|STI$|STIM|PHOTIC|GSR|EDA|PULSE|SPO2|PLETH"
+    r"|ERGO|AUX|EXG|BIP|MISC|EVENT|MARKER|ACC|GYRO|TEMP|BREATH|THERM|SAO2|HR$|MIC)",
+    re.IGNORECASE,
+)
+
+# BioSemi ABC caps name electrodes A1..A32, B1..B32, ... H32. A few of those collide with 10-20 names
+# (A1, A2, C1-C6, F1-F10) but sit elsewhere on the head, so a file using that scheme must not have them
+# mapped. Recognised by names of this form that are not 10-20 names (A3, B7, D12...).
+_BIOSEMI_NAME = re.compile(r"^[A-H](?:[1-9]|[12][0-9]|3[0-2])$", re.IGNORECASE)
+_BIOSEMI_MIN_FOREIGN = 4
+
+
+@lru_cache(maxsize=1)
+def _standard_lookup() -> dict[str, str]:
+    """Upper-cased name -> the position table's spelling, without the old aliases (T3..T6)."""
+    lookup = {name.upper(): name for name in labram_channel_order() if name.upper() not in ALIASES}
+    for old, new in ALIASES.items():
+        lookup[old] = new
+    return lookup
+
+
+def standard_channel_names() -> tuple[str, ...]:
+    """Every name :func:`standard_channel_name` can return (the position table minus T3/T4/T5/T6)."""
+    return tuple(dict.fromkeys(_standard_lookup().values()))
+
+
+def _lookup(name: str) -> str | None:
+    return _standard_lookup().get(name.strip().upper())
+
+
+def standard_channel_name(name: str, channel_map: dict[str, str] | None = None) -> str | None:
+    """The standard (position-table) name of channel ``name``, or ``None`` when there is none.
+
+    Order: the user's ``channel_map`` (exact key first, then case-insensitive); the name itself,
+    case-insensitively, with the aliases T3->T7, T4->T8, T5->P7, T6->P8; then the name with an 'EEG '/'POL '
+    prefix and/or a reference suffix ('-REF', '-LE', '-A1', ...) removed. Names in the table are upper-case
+    except the high-density 'h' sites (e.g. 'FTT9h'), which keep the table's spelling.
+    """
+    if channel_map:
+        target = _mapped_target(name, channel_map)
+        if target is not None:
+            return target
+    found = _lookup(name)
+    if found is not None:
+        return found
+    stripped = _SUFFIX.sub("", _PREFIX.sub("", name.strip())).strip()
+    if stripped and stripped != name.strip():
+        return _lookup(stripped)
+    return None
+
+
+def _mapped_target(name: str, channel_map: dict[str, str]) -> str | None:
+    if name in channel_map:
+        value = channel_map[name]
+    else:
+        folded = {str(k).strip().upper(): v for k, v in channel_map.items()}
+        value = folded.get(name.strip().upper())
+        if value is None:
+            return None
+    target = _lookup(str(value))
+    if target is None:
+        raise ConfigError(
+            f"channel map sends '{name}' to '{value}', which is not a 10-20/10-10 name of the model's "
+            f"position table; use one of e.g. FP1, FZ, C3, T7, P8, O1 (see labram_channel_order.txt)"
+        )
+    return target
+
+
+def is_non_eeg_name(name: str) -> bool:
+    """True for names of ECG/EOG/EMG/CWL/trigger/auxiliary channels, whatever type the file gave them."""
+    return bool(_NON_EEG_NAME.match(_PREFIX.sub("", name.strip())))
+
+
+@dataclass
+class ChannelReport:
+    """What :func:`select_eeg_channels` did with every channel of a recording."""
+
+    kept: dict[str, str] = field(default_factory=dict)  # original name -> standard name, in file order
+    dropped_non_eeg: list[str] = field(default_factory=list)  # by type or by name
+    unmapped_eeg: list[str] = field(default_factory=list)  # EEG channels with no standard name
+    duplicates: dict[str, str] = field(default_factory=dict)  # dropped original -> the standard name it repeated
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "kept": dict(self.kept),
+            "dropped_non_eeg": list(self.dropped_non_eeg),
+            "unmapped_eeg": list(self.unmapped_eeg),
+            "duplicates": dict(self.duplicates),
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "ChannelReport":
+        return cls(**values)
+
+
+def select_eeg_channels(
+    raw: mne.io.BaseRaw, channel_map: dict[str, str] | None = None, *, source=None
+) -> tuple[mne.io.BaseRaw, ChannelReport]:
+    """A copy of ``raw`` with only its mappable EEG channels, renamed to their standard names.
+
+    Channels are dropped when their type is not EEG (ECG, EOG, EMG, stim, misc, ...) or their name says
+    they are not EEG (see :func:`is_non_eeg_name`), when no standard name fits (listed in
+    ``report.unmapped_eeg``: add them to ``channel_map`` to keep them), or when they repeat a standard name
+    already kept (the first one wins). ``raw`` itself is not modified.
+
+    Raises :class:`InputError` when no channel can be kept.
+    """
+    where = f"'{source}'" if source is not None else "the recording"
+    report = ChannelReport()
+    types = raw.get_channel_types()
+    biosemi = _uses_biosemi_names(raw.ch_names, types, channel_map)
+    if biosemi:
+        report.notes.append(
+            "channel names follow the BioSemi A1..H32 scheme: names like A1, C3, F5 are cap positions, "
+            "not 10-20 sites, so none of them was mapped automatically (use channel_map)"
+        )
+    taken: set[str] = set()
+    for name, kind in zip(raw.ch_names, types):
+        in_user_map = bool(channel_map) and _mapped_target(name, channel_map) is not None
+        if not in_user_map and (kind != "eeg" or is_non_eeg_name(name)):
+            report.dropped_non_eeg.append(name)
+            continue
+        if biosemi and not in_user_map and _BIOSEMI_NAME.match(name.strip()):
+            target = None
+        else:
+            target = standard_channel_name(name, channel_map)
+        if target is None:
+            report.unmapped_eeg.append(name)
+        elif target in taken:
+            report.duplicates[name] = target
+        else:
+            taken.add(target)
+            report.kept[name] = target
+    if not report.kept:
+        shown = ", ".join(report.unmapped_eeg[:8]) + (" ..." if len(report.unmapped_eeg) > 8 else "")
+        raise InputError(
+            f"{where}: no EEG channel has a 10-20/10-10 name the model knows "
+            f"({len(report.unmapped_eeg)} unmapped EEG channel(s): {shown or 'none'}; "
+            f"{len(report.dropped_non_eeg)} non-EEG dropped). Give a channel map from your names to "
+            f"standard names, e.g. {{'{(report.unmapped_eeg or ['1'])[0]}': 'FP1'}} "
+            f"(Python: channel_map=...; CLI: see 'neurobolt prepare --help')"
+        )
+    # pick() on a copy: the caller's Raw keeps its channels. For preloaded data this copies all channels
+    # once; a copy of a 20-min 64-channel recording takes well under a second.
+    selected = raw.copy().pick(list(report.kept))
+    selected.rename_channels({old: new for old, new in report.kept.items() if old != new})
+    return selected, report
+
+
+def _uses_biosemi_names(names, types, channel_map) -> bool:
+    candidates = [n for n, t in zip(names, types) if t == "eeg" and _BIOSEMI_NAME.match(n.strip())]
+    foreign = [n for n in candidates if _lookup(n) is None]
+    return len(foreign) >= _BIOSEMI_MIN_FOREIGN
