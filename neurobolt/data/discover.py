@@ -277,6 +277,8 @@ def _discover_bids(root: Path) -> list[ScanSource]:
             eeg=Path(eeg_path.fpath), fmri=bold, confounds=confounds,
             atlas=default_atlas, labels=default_labels,
             sidecar=sidecar if sidecar.exists() else None, layout="bids",
+            # read through mne-bids so channels.tsv types and events.tsv markers are used
+            extra={"bids_path": eeg_path},
         ))
     if missing_bold:
         if not scans:

@@ -166,7 +166,7 @@ def prepare_scan(scan: ScanSource, config: PrepareConfig) -> tuple[dict[str, np.
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        raw = read_raw_eeg(scan.eeg, preload=True)
+        raw = read_raw_eeg(scan.extra.get("bids_path", scan.eeg), preload=True)
         lap("read_eeg")
         n_fmri_volumes, tr, fmri_info = _fmri_shape_and_tr(scan, config)
         lap("read_fmri_header")
