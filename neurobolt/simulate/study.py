@@ -60,21 +60,31 @@ def _is_ours(folder: Path) -> bool:
     return False
 
 
-def _prepare_folder(folder: Path, what: str, overwrite: bool) -> None:
+def _check_folder(folder: Path, what: str, overwrite: bool) -> bool:
+    """Whether ``folder`` must be cleared first; raises when it may not be written at all."""
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"{what} '{folder}' exists and is a file: choose a folder path")
-    if folder.is_dir() and any(folder.iterdir()):
-        if not overwrite:
-            raise ConfigError(
-                f"{what} '{folder}' exists and is not empty: choose a new folder or pass --overwrite"
-            )
-        if not _is_ours(folder):
-            raise ConfigError(
-                f"refusing to overwrite {what} '{folder}': it was not written by neurobolt simulate; "
-                "choose a new or empty folder"
-            )
+    if not (folder.is_dir() and any(folder.iterdir())):
+        return False
+    if not overwrite:
+        raise ConfigError(
+            f"{what} '{folder}' exists and is not empty: choose a new folder or pass --overwrite"
+        )
+    if not _is_ours(folder):
+        raise ConfigError(
+            f"refusing to overwrite {what} '{folder}': it was not written by neurobolt simulate; "
+            "choose a new or empty folder"
+        )
+    return True
+
+
+def _prepare_folders(folders: dict[str, Path], overwrite: bool) -> None:
+    """Check every folder before touching any, so a refusal leaves everything as it was."""
+    to_clear = [folder for what, folder in folders.items() if _check_folder(folder, what, overwrite)]
+    for folder in to_clear:
         shutil.rmtree(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    for folder in folders.values():
+        folder.mkdir(parents=True, exist_ok=True)
 
 
 def _subject_label(index: int) -> str:
@@ -125,8 +135,12 @@ def simulate_study(
             f"the ground-truth folder '{truth_dir}' must lie outside the dataset '{out_dir}' "
             "(and not contain it): choose another --truth-dir"
         )
-    _prepare_folder(out_dir, "output folder", overwrite)
-    _prepare_folder(truth_dir, "ground-truth folder", overwrite)
+    _prepare_folders({"output folder": out_dir, "ground-truth folder": truth_dir}, overwrite)
+    # Mark both folders as ours right away, so --overwrite can replace an interrupted run too.
+    writers.write_dataset_files(out_dir, config, __version__)
+    simulation_json = truth_dir / "simulation.json"
+    writers.write_json(simulation_json, {"generator": writers.GENERATOR_NAME, "complete": False,
+                                         "config": config.to_dict()})
 
     result = SimulationResult(out_dir=out_dir, truth_dir=truth_dir)
     ch_names = pick_channel_names(config.n_channels)
@@ -221,9 +235,10 @@ def simulate_study(
     writers.write_dataset_files(out_dir, config, __version__)
     result.noise_ceiling = truth_dir / "noise_ceiling.tsv"
     writers.write_tsv(result.noise_ceiling, pd.concat(ceilings, ignore_index=True))
-    result.simulation_json = truth_dir / "simulation.json"
-    writers.write_json(result.simulation_json, {
+    result.simulation_json = simulation_json
+    writers.write_json(simulation_json, {
         "generator": writers.GENERATOR_NAME,
+        "complete": True,
         "neurobolt_version": __version__,
         "config": config.to_dict(),
         "n_volumes": config.n_volumes,
