@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import importlib
 
+# Bound eagerly: the submodule ``prepare`` would otherwise shadow the function of the same name
+# once imported. (It imports numpy/pandas only; MNE, torch and nilearn load on first use.)
+from .prepare import prepare
+
 _LAZY = {
-    "prepare": ".prepare",
     "prepare_scan": ".prepare",
     "PrepareConfig": ".config",
     "EEGOptions": ".config",
@@ -32,7 +35,7 @@ _LAZY = {
     "check_subject_separation": ".splits",
 }
 
-__all__ = list(_LAZY)
+__all__ = ["prepare", *_LAZY]
 
 
 def __getattr__(name: str):

@@ -206,7 +206,9 @@ def prepare_scan(scan: ScanSource, config: PrepareConfig) -> tuple[dict[str, np.
 
 
 def _default_marker(raw, scan: ScanSource) -> str:
-    descriptions = Counter(raw.annotations.description)
+    from .onsets import marker_counts
+
+    descriptions = marker_counts(raw)  # annotations, or stim-channel event codes
     for candidate in DEFAULT_MARKERS:
         if candidate in descriptions:
             logger.info("%s: using volume marker %r (found %d)", scan.scan_id, candidate,
@@ -289,12 +291,6 @@ def _pair_volumes(scan, config, eeg, onsets, onsets_to_samples, values, roi_name
     if len(volume_index) == 0:
         raise InputError(f"'{scan.eeg}': no fMRI volume onset left to prepare")
 
-    # The ROI series are filtered and normalised over the run's volumes that have an onset (dummy
-    # volumes excluded: their signal is not at steady state), then the rows of kept volumes taken.
-    first, last = int(volume_index.min()), int(volume_index.max())
-    block = postprocess_roi(values[first:last + 1], tr, lowpass_hz=config.fmri.lowpass_hz,
-                            normalization=config.fmri.normalization)
-
     no_history = samples < window
     past_end = samples > n_eeg
     keep = ~(no_history | past_end)
@@ -320,6 +316,11 @@ def _pair_volumes(scan, config, eeg, onsets, onsets_to_samples, values, roi_name
             f"(EEG lasts {n_eeg / eeg.sfreq:.1f} s, first onset at {onsets_s.min():.1f} s); the "
             f"recording is shorter than one window or the onsets do not match it"
         )
+    # The ROI series are filtered and normalised over the run's volumes that have an onset (dummy
+    # volumes excluded: their signal is not at steady state), then the rows of kept volumes taken.
+    first, last = int(volume_index.min()), int(volume_index.max())
+    block = postprocess_roi(values[first:last + 1], tr, lowpass_hz=config.fmri.lowpass_hz,
+                            normalization=config.fmri.normalization)
     kept_volumes = volume_index[keep]
     roi = block[kept_volumes - first].astype(np.float32)
     arrays = {
