@@ -36,13 +36,13 @@ SOURCE_BAND_GAINS = np.array(
 )
 ENVELOPE_RATE = 10.0  # Hz; the slow power envelopes (and the BOLD model) live on this grid
 ENVELOPE_BAND = (0.01, 0.1)  # Hz; infra-slow power fluctuations, the range that couples to BOLD
-ENVELOPE_LOG_SD = 0.6  # SD of log-amplitude: power varies by a factor of ~3 up and down
+ENVELOPE_LOG_SD = 0.5  # SD of log-amplitude: power varies ~2.7-fold per SD up and down
 HRF_WARMUP_S = 40.0  # envelopes start this long before the EEG so the first volumes have a past
 # Target amplitudes (median-channel RMS, Volts)
 RHYTHM_RMS = 15e-6
 BACKGROUND_RMS = 8e-6
 SENSOR_NOISE_SD = 1e-6
-BLINK_EOG_AMPLITUDE = 200e-6
+BLINK_EOG_AMPLITUDE = 250e-6
 BCG_RMS = 4e-6
 ECG_R_AMPLITUDE = 1e-3
 EYE_POSITIONS = np.array([[-0.032, 0.09, -0.035], [0.032, 0.09, -0.035]])  # head coords, metres
@@ -195,7 +195,7 @@ def simulate_eeg(
     blinks = np.convolve(_event_train(blink_times, n_times, sfreq), blink_shape, mode="same")
     blinks *= BLINK_EOG_AMPLITUDE * rng.uniform(0.7, 1.3)
     eye_distance = np.linalg.norm(head.ch_pos[:, None, :] - EYE_POSITIONS[None], axis=2).min(axis=1)
-    eeg += np.exp(-((eye_distance / 0.07) ** 2))[:, None] * blinks
+    eeg += np.exp(-((eye_distance / 0.09) ** 2))[:, None] * blinks
 
     # Heart: ECG channel and residual ballistocardiogram left after MR artefact correction.
     beats = _event_train(_heartbeats(rng, traits.heart_rate_hz, duration_s), n_times, sfreq)

@@ -10,7 +10,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .channels import standard_montage
+from .channels import max_channels, pick_channel_names, standard_montage
 
 # Rhythm generators: (name, direction from the sphere centre in head coordinates: x right,
 # y anterior, z up). Their band mix is set in ``eeg.SOURCE_BAND_GAINS``.
@@ -55,7 +55,10 @@ def head_model(ch_names: tuple[str, ...]) -> HeadModel:
 
     info = mne.create_info(list(ch_names), 1000.0, "eeg")
     info.set_montage(standard_montage(), verbose=False)
-    sphere = mne.make_sphere_model("auto", "auto", info=info, verbose=False)
+    # Fit the head sphere to every site of the montage, so the head does not change with the cap.
+    all_sites = mne.create_info(pick_channel_names(max_channels()), 1000.0, "eeg")
+    all_sites.set_montage(standard_montage(), verbose=False)
+    sphere = mne.make_sphere_model("auto", "auto", info=all_sites, verbose=False)
     center = np.asarray(sphere["r0"], dtype=float)
     head_radius = float(sphere.radius)
 
