@@ -278,7 +278,7 @@ def _confound_matrix(confounds, columns, n_volumes: int, where: str) -> np.ndarr
             raise ConfigError(f"{label}: no confound column(s) {missing}; available: {list(table.columns)[:20]}")
     if len(table) != n_volumes:
         raise InputError(f"{label}: {len(table)} confound rows but {where} has {n_volumes} volumes")
-    matrix = table[columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    matrix = np.array(table[columns].apply(pd.to_numeric, errors="coerce"), dtype=np.float64)  # own copy
     bad = ~np.isfinite(matrix)
     if bad[1:].any():
         raise InputError(f"{label}: NaN/Inf in confound column(s) after the first row; fix or choose other columns")
