@@ -69,19 +69,22 @@ def prepare(input, out, config: PrepareConfig | None = None, *, overwrite: bool 
         scan_dir = scans_dir / scan.scan_id
         params = _scan_params(scan, config)
         old_meta = read_meta(scan_dir)
+        started = time.perf_counter()
         fingerprints = file_fingerprints(
             scan.input_files(), (old_meta or {}).get("inputs") if old_meta else None
         )
+        timing = {"hash_inputs": round(time.perf_counter() - started, 3)}
         if (not overwrite and old_meta is not None and old_meta.get("params") == params
                 and same_content(old_meta.get("inputs", {}), fingerprints)
                 and old_meta.get("format_version") == CACHE_FORMAT_VERSION):
             meta, status = old_meta, "skipped, up to date"
         else:
-            started = time.perf_counter()
             arrays, meta = prepare_scan(scan, config)
             meta.update(inputs=fingerprints, params=params)
-            meta["timing_s"]["total"] = round(time.perf_counter() - started, 3)
+            meta["timing_s"].update(timing)
+            written = time.perf_counter()
             write_scan_folder(scan_dir, arrays, meta)
+            timing.update(meta["timing_s"], write_cache=round(time.perf_counter() - written, 3))
             status = "prepared"
         for message in meta.get("warnings", []) if status == "prepared" else []:
             logger.warning("%s: %s", scan.scan_id, message)
@@ -91,6 +94,7 @@ def prepare(input, out, config: PrepareConfig | None = None, *, overwrite: bool 
             "run": scan.run, "status": status, "n_channels": len(meta["ch_names"]),
             "n_fmri_volumes": meta["n_fmri_volumes"], "n_kept_volumes": meta["n_kept_volumes"],
             "dropped": dict(meta["dropped_counts"]), "warnings": len(meta.get("warnings", [])),
+            "timing_s": {**timing, "total": round(time.perf_counter() - started, 3)},
         })
 
     roi_names = metas[0]["roi_names"]
@@ -319,8 +323,11 @@ def _pair_volumes(scan, config, eeg, onsets, onsets_to_samples, values, roi_name
     # The ROI series are filtered and normalised over the run's volumes that have an onset (dummy
     # volumes excluded: their signal is not at steady state), then the rows of kept volumes taken.
     first, last = int(volume_index.min()), int(volume_index.max())
-    block = postprocess_roi(values[first:last + 1], tr, lowpass_hz=config.fmri.lowpass_hz,
-                            normalization=config.fmri.normalization)
+    try:
+        block = postprocess_roi(values[first:last + 1], tr, lowpass_hz=config.fmri.lowpass_hz,
+                                normalization=config.fmri.normalization)
+    except InputError as err:  # name the file: the post-processing only sees an array
+        raise InputError(f"'{scan.fmri or scan.roi_table}': {err}") from None
     kept_volumes = volume_index[keep]
     roi = block[kept_volumes - first].astype(np.float32)
     arrays = {

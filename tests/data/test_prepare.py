@@ -17,7 +17,7 @@ from neurobolt.data.splits import intrascan_selection
 from neurobolt.errors import ConfigError, InputError
 
 TR = 2.0
-N_VOLUMES = 20
+N_VOLUMES = 30  # the 5th-order ROI low-pass needs more than 21 volumes
 LEAD_S = 10.0  # onsets at 10, 12, 14 s have less than 16 s of EEG before them: dropped
 
 
@@ -68,7 +68,7 @@ def test_cache_format_onsets_roi_rows_and_dropped_volumes(manifest, tmp_path):
     expected = (filtered - filtered.mean(0)) / filtered.std(0)
     np.testing.assert_allclose(scan.roi, expected[3:], rtol=1e-4, atol=1e-4)
     meta = json.loads((folder / "meta.json").read_text())
-    assert meta["n_fmri_volumes"] == 20 and meta["n_kept_volumes"] == 17
+    assert meta["n_fmri_volumes"] == 30 and meta["n_kept_volumes"] == 27
     assert [d["volume"] for d in meta["dropped_volumes"]] == [0, 1, 2]
     assert meta["dropped_counts"] == {"less than 16 s of EEG before the onset": 3}
     assert meta["onsets_s"][0] == pytest.approx(16.0)
@@ -86,10 +86,10 @@ def test_cache_format_onsets_roi_rows_and_dropped_volumes(manifest, tmp_path):
 def test_reopened_dataset_and_batches(manifest, tmp_path):
     prepare(manifest, tmp_path / "cache", progress=False)
     dataset = PreparedDataset.open(tmp_path / "cache")
-    assert dataset.subjects == ["s1", "s2"] and dataset.n_volumes == 34
+    assert dataset.subjects == ["s1", "s2"] and dataset.n_volumes == 54
     assert dataset.channel_names == STANDARD_NAMES and dataset.roi_names == [f"roi{i}" for i in range(5)]
     windows = WindowDataset(dataset, channels=["CZ", "FP1", "T7"])
-    assert len(windows) == 34
+    assert len(windows) == 54
     order = np.random.default_rng(0).permutation(len(windows))[:11]
     batch, targets = windows.get_batch(order)
     assert tuple(batch.shape) == (11, 3, 3200) and tuple(targets.shape) == (11, 5)
@@ -103,12 +103,12 @@ def test_reopened_dataset_and_batches(manifest, tmp_path):
     # time-ordered intra-scan splits plug in as selections
     parts = intrascan_selection(dataset, gap_s=4.0)
     train, test = WindowDataset(dataset, parts["train"]), WindowDataset(dataset, parts["test"])
-    assert len(train) + len(test) + len(WindowDataset(dataset, parts["val"])) == 34 - 2 * 2 * 2
+    assert len(train) + len(test) + len(WindowDataset(dataset, parts["val"])) == 54 - 2 * 2 * 2
     assert train.item_info(len(train) - 1)["volume"] < test.item_info(0)["volume"]
     with pytest.raises(ConfigError, match="lacks channel"):
         WindowDataset(dataset, channels=["CZ", "OZ"])
     with pytest.raises(ConfigError, match="rows must be in"):
-        WindowDataset(dataset, {"sub-s1_ses-1": [17]})
+        WindowDataset(dataset, {"sub-s1_ses-1": [27]})
 
 
 def test_second_run_skips_touch_keeps_content_change_reprepares(manifest, tmp_path):
@@ -168,16 +168,16 @@ def test_crash_while_writing_leaves_no_half_scan(manifest, tmp_path, monkeypatch
     monkeypatch.undo()
     np.testing.assert_array_equal(np.load(cache / "scans" / "sub-s1_ses-1" / "roi.npy"), old)
     assert not list((cache / "scans").glob(".*"))
-    assert PreparedDataset.open(cache).n_volumes == 34
+    assert PreparedDataset.open(cache).n_volumes == 54
 
 
 def test_scans_with_different_channels_expose_the_common_set(tmp_path):
     root = tmp_path / "input"
     rows = []
     for i, names in enumerate([EEG_NAMES, [n for n in EEG_NAMES if n != "O1"]]):
-        raw, _ = make_raw(n_volumes=20, names=names, seed=i)
+        raw, _ = make_raw(n_volumes=30, names=names, seed=i)
         write_eeglab(raw, root / f"s{i}.set")
-        roi_frame(20).to_csv(root / f"s{i}.tsv", sep="\t", index=False)
+        roi_frame(30).to_csv(root / f"s{i}.tsv", sep="\t", index=False)
         rows.append({"subject": f"s{i}", "eeg": f"s{i}.set", "roi_table": f"s{i}.tsv", "tr": 2.0})
     pd.DataFrame(rows).to_csv(root / "manifest.tsv", sep="\t", index=False)
     dataset = prepare(root / "manifest.tsv", tmp_path / "cache", progress=False)
@@ -214,7 +214,7 @@ def test_recording_shorter_than_a_window_is_an_input_error(tmp_path):
 
 
 def test_bids_with_bold_and_label_atlas(tmp_path):
-    root = write_bids_dataset(tmp_path / "bids", n_volumes=24, subjects=("01", "02"))
+    root = write_bids_dataset(tmp_path / "bids", n_volumes=30, subjects=("01", "02"))
     before = tree_hashes(root)
     dataset = prepare(root, tmp_path / "cache", progress=False)
     assert tree_hashes(root) == before
@@ -222,7 +222,7 @@ def test_bids_with_bold_and_label_atlas(tmp_path):
     assert dataset.roi_names == ["front", "back", "top"]
     scan = dataset.scan("sub-01_task-rest_run-01")
     assert scan.ch_names == STANDARD_NAMES  # ECG/EOG dropped
-    assert scan.roi.shape == (24, 3) and scan.roi.dtype == np.float32
+    assert scan.roi.shape == (30, 3) and scan.roi.dtype == np.float32
     assert scan.tr == 2.0 and scan.meta["marker"] == "Response/R128"
     np.testing.assert_allclose(scan.roi.std(0), 1.0, atol=0.35)  # z-scored over the run's volumes
     with pytest.raises(InputError, match="not a prepared cache"):

@@ -39,13 +39,13 @@ def _error_line(capsys):
 
 
 def test_prepare_prints_a_summary_and_is_idempotent(tmp_path, capsys):
-    manifest = write_manifest_dataset(tmp_path / "in", n_scans=2, n_volumes=22, lead_s=12.0)
+    manifest = write_manifest_dataset(tmp_path / "in", n_scans=2, n_volumes=30, lead_s=12.0)
     cache = tmp_path / "cache"
     assert main(["prepare", str(manifest), "--out", str(cache), "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "sub-s1_ses-1" in out and "prepared" in out
     assert "2 less than 16 s of EEG before the onset" in out
-    assert "2 scans, 2 subjects, 40 volumes, 6 common channels, 5 ROIs" in out
+    assert "2 scans, 2 subjects, 56 volumes, 6 common channels, 5 ROIs" in out
     assert main(["prepare", str(manifest), "--out", str(cache), "--no-progress"]) == 0
     assert out.count("prepared") == 2 and capsys.readouterr().out.count("skipped, up to date") == 2
 
@@ -73,10 +73,10 @@ def test_missing_marker_lists_the_markers_that_exist(tmp_path, capsys):
 
 
 def test_no_marker_named_and_none_usual_asks_for_one(tmp_path, capsys):
-    manifest = _one_scan(tmp_path / "in", n_markers=20, n_volumes=20, marker="Scanner")
+    manifest = _one_scan(tmp_path / "in", n_markers=30, n_volumes=30, marker="Scanner")
     assert main(["prepare", str(manifest), "--out", str(tmp_path / "cache"), "--no-progress"]) == 2
     err = _error_line(capsys)
-    assert "'Scanner' (20)" in err and "--marker" in err
+    assert "'Scanner' (30)" in err and "--marker" in err
     # naming it works
     assert main(["prepare", str(manifest), "--out", str(tmp_path / "cache"), "--no-progress",
                  "--marker", "Scanner"]) == 0
