@@ -42,3 +42,21 @@ def test_unreadable_json_is_a_config_error(tmp_path):
     path.write_text("{not json")
     with pytest.raises(ConfigError, match="bad.json"):
         Outer.load(path)
+
+
+def test_every_config_of_the_package_round_trips_through_json(tmp_path):
+    import dataclasses
+
+    import neurobolt.config as hub
+
+    for name in hub.__all__:
+        cls = getattr(hub, name)
+        if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+            continue
+        if hasattr(cls, "preset"):  # the model config needs its channels and ROIs
+            default = cls.preset("tiny", ch_names=("FP1", "CZ"), roi_names=("roi_a",))
+        else:
+            default = cls()
+        path = tmp_path / f"{name}.json"
+        default.save(path)
+        assert cls.load(path) == default, name
