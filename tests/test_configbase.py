@@ -53,7 +53,7 @@ def test_every_config_of_the_package_round_trips_through_json(tmp_path):
         cls = getattr(hub, name)
         if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
             continue
-        if hasattr(cls, "preset"):  # the model config needs its channels and ROIs
+        if name == "ModelConfig":  # a model config needs its channels and ROIs
             default = cls.preset("tiny", ch_names=("FP1", "CZ"), roi_names=("roi_a",))
         else:
             default = cls()
