@@ -326,8 +326,8 @@ def _pair_volumes(scan, config, eeg, onsets, onsets_to_samples, values, roi_name
     try:
         block = postprocess_roi(values[first:last + 1], tr, lowpass_hz=config.fmri.lowpass_hz,
                                 normalization=config.fmri.normalization)
-    except InputError as err:  # name the file: the post-processing only sees an array
-        raise InputError(f"'{scan.fmri or scan.roi_table}': {err}") from None
+    except (InputError, ConfigError) as err:  # name the file: the post-processing sees an array only
+        raise type(err)(f"'{scan.fmri or scan.roi_table}': {err}") from None
     kept_volumes = volume_index[keep]
     roi = block[kept_volumes - first].astype(np.float32)
     arrays = {
