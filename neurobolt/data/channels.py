@@ -179,11 +179,32 @@ def select_eeg_channels(
             f"standard names, e.g. {{'{(report.unmapped_eeg or ['1'])[0]}': 'FP1'}} "
             f"(Python: channel_map=...; CLI: see 'neurobolt prepare --help')"
         )
-    # pick() on a copy: the caller's Raw keeps its channels. For preloaded data this copies all channels
-    # once; a copy of a 20-min 64-channel recording takes well under a second.
-    selected = raw.copy().pick(list(report.kept))
+    selected = _picked_copy(raw, list(report.kept))
     selected.rename_channels({old: new for old, new in report.kept.items() if old != new})
     return selected, report
+
+
+def _picked_copy(raw: mne.io.BaseRaw, names: list[str]) -> mne.io.BaseRaw:
+    """A new Raw with only ``names``; the caller's Raw is untouched.
+
+    ``raw.copy().pick()`` would first copy every channel (0.6 s for 20 min x 37 channels at 250 Hz); for
+    preloaded data we copy only the kept rows into a RawArray with the same info, first sample and
+    annotations.
+    """
+    if not raw.preload:
+        return raw.copy().pick(names)  # no data loaded yet: the copy is cheap
+    picks = [raw.ch_names.index(name) for name in names]
+    selected = mne.io.RawArray(
+        raw.get_data(picks), mne.pick_info(raw.info, picks), first_samp=raw.first_samp, copy=None,
+        verbose="error",
+    )
+    annotations = raw.annotations.copy()
+    if annotations.orig_time is None and len(annotations):
+        # without orig_time, set_annotations reads onsets as relative to the first sample and shifts them
+        # by first_time; the stored ones are already shifted
+        annotations.onset -= raw.first_time
+    selected.set_annotations(annotations)
+    return selected
 
 
 def _uses_biosemi_names(names, types, channel_map) -> bool:

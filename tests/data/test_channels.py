@@ -117,3 +117,22 @@ def test_real_samples_channel_selection(shared):
     raw = read_raw_eeg(shared("data", "eeg_samples", "EDF", "test_reduced.edf"), verbose="error")
     with pytest.raises(InputError, match="A1, A2, A3"):
         select_eeg_channels(raw, source="test_reduced.edf")
+
+
+@pytest.mark.parametrize("preload", [True, False])
+@pytest.mark.parametrize("dated", [True, False])
+def test_selection_keeps_first_samp_annotations_and_info(tmp_path, preload, dated):
+    import datetime
+
+    info = mne.create_info(["Fp1", "ECG", "Cz"], 100.0, ["eeg", "ecg", "eeg"])
+    raw = mne.io.RawArray(np.random.default_rng(0).normal(size=(3, 1000)), info, first_samp=250, verbose="error")
+    raw.set_meas_date(datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc) if dated else None)
+    raw.set_annotations(mne.Annotations([1.0, 2.5], 0.0, ["R128", "R128"]))
+    raw.save(tmp_path / "r_raw.fif", verbose="error")
+    raw = mne.io.read_raw_fif(tmp_path / "r_raw.fif", preload=preload, verbose="error")
+    selected, _ = select_eeg_channels(raw)
+    assert selected.first_samp == 250 and selected.info["sfreq"] == 100.0
+    assert selected.info["meas_date"] == raw.info["meas_date"]
+    np.testing.assert_allclose(selected.annotations.onset, raw.annotations.onset)
+    np.testing.assert_allclose(selected.annotations.onset - selected.first_time, [1.0, 2.5])
+    np.testing.assert_array_equal(selected.get_data(), raw.get_data([0, 2]))
