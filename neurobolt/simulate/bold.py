@@ -65,7 +65,8 @@ class SubjectCoupling:
         n_rois, n_features = group.weights.shape
         # Each subject reweights the group drivers and adds a few drivers of their own.
         extra = (rng.random((n_rois, n_features)) < 0.15) * rng.normal(0.0, 0.6, (n_rois, n_features))
-        weights = group.weights * (1 + variability * rng.normal(0, 0.5, (n_rois, n_features))) + variability * extra
+        rescale = 1 + variability * rng.normal(0, 0.5, (n_rois, n_features))
+        weights = group.weights * rescale + variability * extra
         latency = np.clip(
             group.latency_s + rng.normal(0.0, latency_sd / 2, 1) + rng.normal(0.0, latency_sd / 4, n_rois),
             -LATENCY_LIMIT_S, LATENCY_LIMIT_S,

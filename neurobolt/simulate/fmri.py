@@ -101,7 +101,7 @@ def simulate_image(
     # Tissue contrast: smooth spatial variation inside the brain, dark background outside.
     texture = ndimage.gaussian_filter(rng.standard_normal(GRID_SHAPE), 1.5)
     baseline = np.where(
-        atlas.brain_mask, BASELINE_INTENSITY * (1 + 2.0 * texture / texture.std() * 0.1), 50.0
+        atlas.brain_mask, BASELINE_INTENSITY * (1 + 0.2 * texture / texture.std()), 50.0
     )
     baseline = ndimage.gaussian_filter(baseline, 0.7)  # partial-volume edge
 

@@ -95,6 +95,46 @@ def _rounded(array: np.ndarray, digits: int = 6) -> list:
     return np.round(np.asarray(array, dtype=float), digits).tolist()
 
 
+def _write_release_scan(release: Path, name: str, config: SimulationConfig, eeg, ch_names, onsets,
+                        bold_file: Path, brain_mask: Path, roi_clean: np.ndarray,
+                        confounds: np.ndarray, roi_names: list[str]) -> tuple[Path, Path]:
+    """One scan in the public NeuroBOLT release layout (EEGLAB EEG + ROI-table pickle)."""
+    eeg_file = release / "EEG" / f"{name}_eeg.set"
+    writers.write_release_eeg(eeg_file, eeg, ch_names, config.sfreq, config.line_freq, onsets)
+    global_raw, global_clean = extract_global_signals(str(bold_file), str(brain_mask), confounds)
+    roi_file = release / "fMRI_difumo" / f"{name}_difumo64_roi.pkl"
+    writers.write_release_rois(roi_file, roi_clean, roi_names, global_clean, global_raw)
+    return eeg_file, roi_file
+
+
+def _simulation_record(config: SimulationConfig, ch_names: list[str], roi_names: list[str],
+                       group: GroupCoupling, subjects: dict[str, dict]) -> dict:
+    """Everything needed to interpret the ground truth (written to simulation.json)."""
+    from .. import __version__
+
+    return {
+        "generator": writers.GENERATOR_NAME,
+        "complete": True,
+        "neurobolt_version": __version__,
+        "config": config.to_dict(),
+        "n_volumes": config.n_volumes,
+        "eeg_duration_s": config.eeg_duration_s,
+        "first_volume_onset_s": config.lead_in_s,
+        "bold_sample_time": "mid-volume (onset + TR/2)",
+        "markers": writers.MARKERS,
+        "channels": ch_names,
+        "rois": roi_names,
+        "bands_hz": BANDS,
+        "features": feature_names(),
+        "group": {
+            "hrf_latency_s": _rounded(group.latency_s, 3),
+            "eeg_visible_fraction": _rounded(group.visible_fraction, 3),
+            "weights": _rounded(group.weights, 3),
+        },
+        "subjects": subjects,
+    }
+
+
 def simulate_study(
     out_dir: str | Path,
     config: SimulationConfig | None = None,
@@ -215,46 +255,20 @@ def simulate_study(
                 result.noiseless_files.append(noiseless)
 
                 if config.layout == "neurobolt":
-                    release = out_dir / "neurobolt_release"
-                    name = f"sub{subject}-scan{run}"
-                    release_eeg = release / "EEG" / f"{name}_eeg.set"
-                    writers.write_release_eeg(
-                        release_eeg, eeg, ch_names, config.sfreq, config.line_freq, onsets
+                    eeg_file, roi_file = _write_release_scan(
+                        out_dir / "neurobolt_release", f"sub{subject}-scan{run}", config, eeg,
+                        ch_names, onsets, bold_file, result.brain_mask, roi_clean, confounds,
+                        atlas.names,
                     )
-                    global_raw, global_clean = extract_global_signals(
-                        str(bold_file), str(result.brain_mask), confounds
-                    )
-                    release_rois = release / "fMRI_difumo" / f"{name}_difumo64_roi.pkl"
-                    writers.write_release_rois(
-                        release_rois, roi_clean, atlas.names, global_clean, global_raw
-                    )
-                    result.release_eeg_files.append(release_eeg)
-                    result.release_roi_files.append(release_rois)
+                    result.release_eeg_files.append(eeg_file)
+                    result.release_roi_files.append(roi_file)
                 bar.update(1)
 
     writers.write_dataset_files(out_dir, config, __version__)
     result.noise_ceiling = truth_dir / "noise_ceiling.tsv"
     writers.write_tsv(result.noise_ceiling, pd.concat(ceilings, ignore_index=True))
     result.simulation_json = simulation_json
-    writers.write_json(simulation_json, {
-        "generator": writers.GENERATOR_NAME,
-        "complete": True,
-        "neurobolt_version": __version__,
-        "config": config.to_dict(),
-        "n_volumes": config.n_volumes,
-        "eeg_duration_s": config.eeg_duration_s,
-        "first_volume_onset_s": config.lead_in_s,
-        "bold_sample_time": "mid-volume (onset + TR/2)",
-        "markers": writers.MARKERS,
-        "channels": ch_names,
-        "rois": atlas.names,
-        "bands_hz": BANDS,
-        "features": feature_names(),
-        "group": {
-            "hrf_latency_s": _rounded(group.latency_s, 3),
-            "eeg_visible_fraction": _rounded(group.visible_fraction, 3),
-            "weights": _rounded(group.weights, 3),
-        },
-        "subjects": subjects_truth,
-    })
+    writers.write_json(
+        simulation_json, _simulation_record(config, ch_names, atlas.names, group, subjects_truth)
+    )
     return result
