@@ -227,3 +227,47 @@ def test_bids_with_bold_and_label_atlas(tmp_path):
     np.testing.assert_allclose(scan.roi.std(0), 1.0, atol=0.35)  # z-scored over the run's volumes
     with pytest.raises(InputError, match="not a prepared cache"):
         PreparedDataset.open(tmp_path / "bids")
+
+
+def test_flat_channel_and_tr_mismatch_are_warned_and_recorded(tmp_path):
+    root = tmp_path / "input"
+    raw, _ = make_raw(n_volumes=30, tr=2.1)     # markers every 2.1 s ...
+    raw._data[raw.ch_names.index("Pz")] = 0.0    # ... and a dead electrode
+    write_eeglab(raw, root / "s.set")
+    roi_frame(30).to_csv(root / "s.tsv", sep="\t", index=False)
+    pd.DataFrame([{"subject": "a", "eeg": "s.set", "roi_table": "s.tsv", "tr": 2.0}]).to_csv(
+        root / "m.tsv", sep="\t", index=False)         # ... but the table says TR 2.0 s
+    scan = prepare(root / "m.tsv", tmp_path / "cache", progress=False).scan("sub-a")
+    assert scan.meta["flat_channels"] == ["PZ"]
+    assert any("PZ" in w for w in scan.meta["warnings"])
+    assert any("2.1" in w and "2" in w for w in scan.meta["warnings"] if "PZ" not in w)
+    assert scan.meta["tr_estimate"] == pytest.approx(2.1)
+
+
+def test_hostile_pickle_in_a_release_folder_is_refused_before_anything_runs(tmp_path):
+    import pickle
+
+    root = tmp_path / "release"
+    raw, _ = make_raw(n_volumes=30, tr=2.1, marker="R149")
+    write_eeglab(raw, root / "EEG" / "sub01-scan01_eeg.set")
+    (root / "fMRI_difumo").mkdir()
+    marker_file = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker_file}",))
+
+    (root / "fMRI_difumo" / "sub01-scan01_difumo64_roi.pkl").write_bytes(pickle.dumps(Exploit()))
+    with pytest.raises(InputError, match="refused"):
+        prepare(root, tmp_path / "cache", progress=False)
+    assert not marker_file.exists()
+
+
+def test_nan_in_the_roi_table_is_an_input_error_naming_the_file(tmp_path):
+    manifest = write_manifest_dataset(tmp_path / "input", n_scans=1, n_volumes=30)
+    roi = manifest.parent / "roi" / "s1_roi.tsv"
+    table = pd.read_csv(roi, sep="\t")
+    table.iloc[5, 2] = np.nan
+    table.to_csv(roi, sep="\t", index=False)
+    with pytest.raises(InputError, match="s1_roi.tsv"):
+        prepare(manifest, tmp_path / "cache", progress=False)
