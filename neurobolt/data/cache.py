@@ -154,6 +154,14 @@ class PreparedScan:
     def n_volumes(self) -> int:
         return int(self.meta["n_kept_volumes"])
 
+    def __getstate__(self) -> dict:
+        # DataLoader workers receive the dataset pickled: send the path, not the (memory-mapped) arrays,
+        # which pickle would copy in full; each worker re-opens its own memory map on first access.
+        return {"path": self.path, "meta": self.meta}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+
     @cached_property
     def eeg(self) -> np.ndarray:
         """(C, T) float32 microvolts, memory-mapped read-only."""

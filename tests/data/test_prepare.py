@@ -271,3 +271,20 @@ def test_nan_in_the_roi_table_is_an_input_error_naming_the_file(tmp_path):
     table.to_csv(roi, sep="\t", index=False)
     with pytest.raises(InputError, match="s1_roi.tsv"):
         prepare(manifest, tmp_path / "cache", progress=False)
+
+
+def test_eeg_is_memory_mapped_and_workers_get_paths_not_arrays(manifest, tmp_path):
+    import pickle
+
+    dataset = prepare(manifest, tmp_path / "cache", progress=False)
+    windows = WindowDataset(dataset)
+    first = windows[0][0]
+    assert isinstance(dataset.scans[0].eeg, np.memmap)
+    payload = pickle.dumps(windows)  # what a DataLoader worker receives
+    assert len(payload) < 100_000    # the EEG alone is 6 x 13600 x 4 = 326 kB per scan
+    clone = pickle.loads(payload)
+    torch.testing.assert_close(clone[0][0], first, rtol=0, atol=0)
+    loader = torch.utils.data.DataLoader(windows, batch_size=8, num_workers=2)
+    eeg, target = next(iter(loader))
+    assert tuple(eeg.shape) == (8, 6, 3200) and tuple(target.shape) == (8, 5)
+    torch.testing.assert_close(eeg[0], first, rtol=0, atol=0)
