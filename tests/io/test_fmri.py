@@ -190,3 +190,14 @@ def test_real_difumo64_onto_a_small_mni_image(shared):
     corr = [np.corrcoef(result.values[:, i], common)[0, 1] for i in range(64)]
     assert np.median(corr) > 0.8
     assert read_atlas_labels(labels)[:2] == ["Superior frontal sulcus", "Fusiform gyrus"]
+
+
+def test_float_label_images_with_integer_values_work_others_are_refused():
+    s1, _, _ = _signals()
+    as_float = nib.Nifti1Image(_labels().astype(np.float32), AFFINE)
+    result = extract_roi_timeseries(_bold(), as_float, tr=TR)
+    assert result.roi_names == ["label-1", "label-3"]
+    assert np.corrcoef(result.values[:, 0], detrend(s1))[0, 1] > 0.999
+    fractional = _labels().astype(np.float32) * 0.5
+    with pytest.raises(InputError, match="integer labels"):
+        extract_roi_timeseries(_bold(), nib.Nifti1Image(fractional, AFFINE), tr=TR)
