@@ -37,6 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(message)s",
+        force=True,  # a fresh handler per call: in-process callers (tests) may swap stderr
     )
     if not args.verbose:
         import mne

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
-from conftest import REPO_ROOT
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _readme_command(tag: str) -> str:
