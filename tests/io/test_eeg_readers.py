@@ -131,3 +131,27 @@ def test_truncated_edf_and_brainvision_are_refused_not_read_short(tmp_path, shar
     # the intact copies still read
     (tmp_path / "test_NO.eeg").write_bytes(blob)
     assert read_raw_eeg(tmp_path / "test_NO.vhdr", verbose="error").n_times == len(blob) // (4 * 65)
+
+
+def test_release_style_eeglab_file_end_to_end(tmp_path):
+    """The NeuroBOLT release layout: EEGLAB, upper-case 10-20 names, ECG/EOG1/EMG1 typed as EEG, R149."""
+    from neurobolt.data.eeg import preprocess_eeg
+    from neurobolt.data.onsets import find_volume_onsets
+    from neurobolt.resources import NEUROBOLT_26_CHANNELS
+
+    names = list(NEUROBOLT_26_CHANNELS) + ["ECG", "EOG1", "EMG1"]
+    sfreq, seconds, tr = 250.0, 40.0, 2.1
+    rng = np.random.default_rng(3)
+    raw = mne.io.RawArray(rng.normal(0, 10e-6, (len(names), int(sfreq * seconds))),
+                          mne.create_info(names, sfreq, "eeg"), verbose="error")
+    onsets = 17.0 + tr * np.arange(10)
+    raw.set_annotations(mne.Annotations(onsets, 0.0, ["R149"] * 10))
+    path = tmp_path / "sub01-scan01_eeg.set"
+    mne.export.export_raw(path, raw, fmt="eeglab", verbose="error")
+    back = read_raw_eeg(path, verbose="error")
+    prepared = preprocess_eeg(back, source=path, verbose="error")
+    assert prepared.ch_names == list(NEUROBOLT_26_CHANNELS)
+    assert prepared.report.dropped_non_eeg == ["ECG", "EOG1", "EMG1"]
+    result = find_volume_onsets(back, marker="R149", tr=tr, n_volumes=10, source=path)
+    np.testing.assert_allclose(result.onsets_s, onsets, atol=1 / sfreq)
+    assert result.warnings == []
