@@ -23,12 +23,22 @@ _READERS = {
 SUPPORTED_EXTENSIONS = (".set", ".vhdr", ".edf", ".bdf", ".gdf", ".fif", ".fif.gz")
 
 
+# data/marker files of two-file formats: point the user to the header they should give instead
+_COMPANIONS = {".fdt": ".set", ".eeg": ".vhdr", ".vmrk": ".vhdr", ".dat": ".vhdr"}
+
+
 def eeg_format(path) -> str:
     """The supported extension of ``path`` ('.set', '.vhdr', ..., '.fif.gz'); InputError if none."""
     name = Path(path).name.lower()
     for ext in sorted(SUPPORTED_EXTENSIONS, key=len, reverse=True):
         if name.endswith(ext):
             return ext
+    suffix = Path(path).suffix.lower()
+    if suffix in _COMPANIONS:
+        raise InputError(
+            f"'{path}' is the data/marker part of a recording; give its header "
+            f"'{Path(path).with_suffix(_COMPANIONS[suffix]).name}' instead"
+        )
     raise InputError(
         f"'{path}': unknown EEG file type '{Path(path).suffix or name}'; supported: "
         f"{', '.join(SUPPORTED_EXTENSIONS)} (EEGLAB, BrainVision header, EDF, BDF, GDF, FIF) or a BIDS dataset"

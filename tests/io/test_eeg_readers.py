@@ -89,6 +89,10 @@ def test_unknown_extension_and_missing_file(tmp_path):
     with pytest.raises(InputError, match="not found"):
         read_raw_eeg(tmp_path / "missing.edf")
     assert eeg_format("A/B.FIF.GZ") == ".fif.gz"
+    with pytest.raises(InputError, match=r"give its header 'rec\.vhdr'"):
+        read_raw_eeg(tmp_path / "rec.eeg")
+    with pytest.raises(InputError, match=r"'rec\.set'"):
+        read_raw_eeg(tmp_path / "rec.fdt")
 
 
 def test_garbage_files_are_input_errors(tmp_path):
