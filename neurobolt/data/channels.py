@@ -179,6 +179,9 @@ def select_eeg_channels(
             f"standard names, e.g. {{'{(report.unmapped_eeg or ['1'])[0]}': 'FP1'}} "
             f"(Python: channel_map=...; CLI: see 'neurobolt prepare --help')"
         )
+    bads = [name for name in report.kept if name in raw.info["bads"]]
+    if bads:
+        report.notes.append(f"channel(s) marked bad in the file, kept: {', '.join(bads)}")
     selected = _picked_copy(raw, list(report.kept))
     selected.rename_channels({old: new for old, new in report.kept.items() if old != new})
     return selected, report

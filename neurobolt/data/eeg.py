@@ -88,6 +88,7 @@ def preprocess_eeg(
         selected.notch_filter(_notch_frequencies(notch, sfreq), picks="all", n_jobs=1, verbose=verbose)
     data = selected.get_data()
     data *= 1e6  # MNE stores volts; the model and the caches use microvolts
+    _check_amplitude(data, where, report)
     return PreparedEEG(
         data=data.astype(np.float32),
         sfreq=float(selected.info["sfreq"]),
@@ -130,6 +131,24 @@ def _check_values(raw: mne.io.BaseRaw, where: str, original: dict[str, str]) -> 
         )
     ptp = np.ptp(data, axis=1)
     return [name for name, value in zip(raw.ch_names, ptp) if value < _FLAT_PTP_VOLTS]
+
+
+# Scalp EEG has a standard deviation of roughly 5-100 uV (far more inside a scanner, from gradient and
+# pulse artefacts). A median far outside this band means the file's unit is wrong (volts stored as
+# microvolts or the reverse), which would silently scale every input by 1e6.
+_PLAUSIBLE_STD_UV = (0.1, 20000.0)
+
+
+def _check_amplitude(data_uv: np.ndarray, where: str, report: ChannelReport) -> None:
+    median_std = float(np.median(data_uv.std(axis=1)))
+    low, high = _PLAUSIBLE_STD_UV
+    if median_std > 0 and not low <= median_std <= high:
+        message = (
+            f"{where}: the EEG's median standard deviation is {median_std:.3g} uV, outside the plausible "
+            f"{low:g}-{high:g} uV: check the unit stored in the file (volts vs microvolts)"
+        )
+        report.notes.append(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
 def _both(name: str, original: dict[str, str]) -> str:

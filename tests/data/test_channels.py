@@ -136,3 +136,11 @@ def test_selection_keeps_first_samp_annotations_and_info(tmp_path, preload, date
     np.testing.assert_allclose(selected.annotations.onset, raw.annotations.onset)
     np.testing.assert_allclose(selected.annotations.onset - selected.first_time, [1.0, 2.5])
     np.testing.assert_array_equal(selected.get_data(), raw.get_data([0, 2]))
+
+
+def test_channels_marked_bad_are_kept_and_noted():
+    raw = _raw(["Fp1", "Cz"])
+    raw.info["bads"] = ["Cz"]
+    selected, report = select_eeg_channels(raw)
+    assert selected.ch_names == ["FP1", "CZ"]
+    assert any("marked bad" in note and "Cz" in note for note in report.notes)

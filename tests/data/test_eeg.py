@@ -1,3 +1,5 @@
+import warnings
+
 import mne
 import numpy as np
 import pytest
@@ -138,3 +140,14 @@ def test_real_bdf_sample_end_to_end(shared):
     assert prepared.ch_names == ["C3", "C4", "CZ"]
     assert prepared.data.shape == (3, 2000)
     assert np.isfinite(prepared.data).all()
+
+
+def test_implausible_amplitude_warns_about_units():
+    raw = _raw()
+    raw._data *= 1e-3  # a unit mix-up: 20 uV noise read as 0.02 uV
+    with pytest.warns(RuntimeWarning, match="volts vs microvolts"):
+        prepared = preprocess_eeg(raw, highpass=None, source="rec.set", verbose="error")
+    assert any("volts vs microvolts" in note for note in prepared.report.notes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        preprocess_eeg(_raw(), verbose="error")  # 20 uV noise: silent
