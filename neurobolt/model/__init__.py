@@ -11,6 +11,7 @@ from .checkpoints import (
     load_labram_weights,
     load_model,
     official_to_ours,
+    read_roi_names,
     safe_torch_load,
     save_model,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "load_labram_weights",
     "load_model",
     "official_to_ours",
+    "read_roi_names",
     "safe_torch_load",
     "save_model",
 ]

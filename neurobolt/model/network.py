@@ -175,6 +175,27 @@ class NeuroBOLT(nn.Module):
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
+    def summary(self) -> str:
+        """Human-readable description: size, branches, input, channels, ROIs."""
+        model = self
+        config = model.config
+        branches = [name for name, on in (("temporal-spatial", config.use_temporal_spatial),
+                                          ("spectral", config.use_spectral)) if on]
+        lines = [
+            f"parameters: {model.num_parameters():,}",
+            f"branches: {' + '.join(branches)}",
+            f"input: {config.n_channels} channels x {config.n_samples} samples "
+            f"({config.window_s:g} s at {config.sfreq:g} Hz, µV)",
+            f"width {config.embed_dim}, depth {config.depth}, heads {config.n_heads}; spectral scales "
+            f"(samples) {list(config.spectral_n_fft)}, {config.spectral_depth} layers",
+            f"channels ({config.n_channels}): {', '.join(config.ch_names)}",
+            f"ROIs ({config.n_rois}): {', '.join(config.roi_names)}",
+        ]
+        extra = getattr(model, "extra", None)
+        if extra:
+            lines.append(f"extra: {', '.join(sorted(extra))}")
+        return "\n".join(lines)
+
 
 def _labram_rows(ch_names: Sequence[str], n_rows: int) -> list[int]:
     order = {name: i + 1 for i, name in enumerate(labram_channel_order())}

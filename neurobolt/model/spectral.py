@@ -112,8 +112,9 @@ class SpectralEncoder(nn.Module):
             x = x.float()
             for i, n_fft in enumerate(self.n_ffts):
                 basis = getattr(self, f"dft_basis_{i}")
-                spectrum = (x.reshape(b, c, t // n_fft, n_fft) @ basis).unflatten(-1, (2, -1))
-                magnitude = torch.linalg.vector_norm(spectrum, dim=-2)  # (b, c, frames, freqs)
+                spectrum = x.reshape(b, c, t // n_fft, n_fft) @ basis  # [Re | Im]
+                n_freqs = n_fft // 2 + 1
+                magnitude = torch.hypot(spectrum[..., :n_freqs], spectrum[..., n_freqs:])
                 per_frame = self.freq_proj[i](magnitude)  # (b, c, frames, width)
                 time = self.time_proj[i]
                 # Linear over frames, without transposing the activations

@@ -56,12 +56,16 @@ class Attention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, n, d = x.shape
-        qkv = self.qkv(x).view(b, n, 3, self.n_heads, d // self.n_heads)
-        q, k, v = qkv.unbind(2)  # views (b, n, heads, head_dim): no copy until the norms
-        q = self.q_norm(q).transpose(1, 2)
-        k = self.k_norm(k).transpose(1, 2)
-        v = v.transpose(1, 2)
-        # default scale head_dim**-0.5 is LaBraM's
+        head_dim = d // self.n_heads
+        qkv = self.qkv(x).view(b, n, 3, self.n_heads, head_dim)
+        # normalise q and k in one pass (one copy of the strided slice instead of two), then apply
+        # each norm's own affine in one broadcast op
+        qk = F.layer_norm(qkv[:, :, :2], (head_dim,), eps=self.q_norm.eps)
+        weight = torch.stack([self.q_norm.weight, self.k_norm.weight])[:, None]  # (2, 1, head_dim)
+        bias = torch.stack([self.q_norm.bias, self.k_norm.bias])[:, None]
+        q, k = torch.addcmul(bias, qk, weight).transpose(1, 3).unbind(2)  # (b, heads, n, head_dim)
+        v = qkv[:, :, 2].transpose(1, 2)
+        # SDPA reads the strided views directly; its default scale head_dim**-0.5 is LaBraM's
         out = F.scaled_dot_product_attention(q, k, v)
         return self.proj(out.transpose(1, 2).reshape(b, n, d))
 
@@ -90,16 +94,17 @@ class Block(nn.Module):
         self.drop_path = drop_path
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + _drop_path(self.attn_scale * self.attn(self.attn_norm(x)), self.drop_path, self.training)
-        return x + _drop_path(self.mlp_scale * self.mlp(self.mlp_norm(x)), self.drop_path, self.training)
+        x = _residual(x, self.attn_scale, self.attn(self.attn_norm(x)), self.drop_path, self.training)
+        return _residual(x, self.mlp_scale, self.mlp(self.mlp_norm(x)), self.drop_path, self.training)
 
 
-def _drop_path(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
-    """Stochastic depth: drop a sample's whole residual branch with probability p (training only)."""
-    if not training or p == 0.0:
-        return x
-    keep = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(1.0 - p)
-    return x * keep / (1.0 - p)
+def _residual(x: torch.Tensor, scale: torch.Tensor, branch: torch.Tensor, p: float, training: bool):
+    """``x + scale * branch`` in one fused op; with stochastic depth (drop a sample's whole branch
+    with probability p) in training."""
+    if training and p > 0.0:
+        keep = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(1.0 - p)
+        branch = branch * (keep / (1.0 - p))
+    return torch.addcmul(x, scale, branch)
 
 
 class TemporalSpatialEncoder(nn.Module):
