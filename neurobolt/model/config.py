@@ -48,7 +48,7 @@ class ModelConfig(Config):
     max_positions: int = 1000  # rows of the sinusoidal position table
 
     # regularisation (training only: eval mode is deterministic)
-    dropout: float = 0.1  # spectral position-encoding and MLP dropout
+    dropout: float = 0.1  # on the spectral branch's tokens after adding the position encoding
     drop_path: float = 0.1  # stochastic depth in the temporal-spatial blocks (linear schedule)
 
     # ------------------------------------------------------------------ derived sizes

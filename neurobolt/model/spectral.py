@@ -64,20 +64,19 @@ class LinearAttention(nn.Module):
 
 
 class SpectralLayer(nn.Module):
-    def __init__(self, dim: int, n_heads: int, mlp_ratio: float, dropout: float):
+    """Pre-norm linear attention + GELU MLP, residual around each (dropout only on the positions)."""
+
+    def __init__(self, dim: int, n_heads: int, mlp_ratio: float):
         super().__init__()
-        hidden = int(dim * mlp_ratio)
         self.attn_norm = nn.LayerNorm(dim)  # default eps 1e-5, as published for this branch
         self.attn = LinearAttention(dim, n_heads)
         self.mlp_norm = nn.LayerNorm(dim)
-        self.fc1 = nn.Linear(dim, hidden)
-        self.fc2 = nn.Linear(hidden, dim)
-        self.dropout = nn.Dropout(dropout)
+        self.fc1 = nn.Linear(dim, int(dim * mlp_ratio))
+        self.fc2 = nn.Linear(int(dim * mlp_ratio), dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.attn_norm(x))
-        h = self.dropout(F.gelu(self.fc1(self.mlp_norm(x))))
-        return x + self.dropout(self.fc2(h))
+        return x + self.fc2(F.gelu(self.fc1(self.mlp_norm(x))))
 
 
 class SpectralEncoder(nn.Module):
@@ -99,7 +98,7 @@ class SpectralEncoder(nn.Module):
         )
         self.position_dropout = nn.Dropout(config.dropout)
         self.layers = nn.ModuleList(
-            SpectralLayer(dim, config.spectral_heads, config.spectral_mlp_ratio, config.dropout)
+            SpectralLayer(dim, config.spectral_heads, config.spectral_mlp_ratio)
             for _ in range(config.spectral_depth)
         )
 

@@ -60,3 +60,11 @@ def test_bf16_autocast_stays_close(official_model, reference_io):
     expected = reference_io["expected_output"].numpy()
     # bf16 keeps ~3 significant digits; the outputs are O(1)
     assert np.abs(y - expected).max() < 0.05 * np.abs(expected).max()
+
+
+def test_labram_init_of_a_shallower_model_takes_the_first_blocks(labram_path):
+    model = build_model([f"{c}" for c in ("FP1", "CZ")], ["a"], preset="small", init=labram_path)
+    report = model.init_report
+    assert any(k.startswith("student.blocks.11.") for k in report.ignored)
+    assert not any(k.startswith("student.blocks.3.") for k in report.ignored)
+    assert len(report.used) == 219 - 8 * 17  # 8 of the 12 blocks (17 tensors each) unused
