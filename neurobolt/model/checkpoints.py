@@ -215,10 +215,15 @@ def _official_config(
     if len(ch_names) != n_channels:
         raise CheckpointError(f"'{source}' has {n_channels} channels but {len(ch_names)} names were given")
     if roi_names is None:
-        roi_names = [f"roi_{i:03d}" for i in range(n_rois)]
+        # released checkpoints hold one ROI each, named by args.labels_roi ('all' for whole-brain)
+        label = getattr(args, "labels_roi", None)
+        if n_rois == 1 and isinstance(label, (str, int)) and str(label) != "all":
+            roi_names = [str(label)]
+        else:
+            roi_names = [f"roi_{i:03d}" for i in range(n_rois)]
     if len(roi_names) != n_rois:
         raise CheckpointError(f"'{source}' has {n_rois} ROI outputs but {len(roi_names)} ROI names were given")
-    sfreq = 200.0
+    sfreq = 200.0  # NeuroBOLT's EEG rate (200-sample patches of 1 s)
     return ModelConfig(
         ch_names=tuple(c.upper() for c in ch_names),
         roi_names=tuple(roi_names),
@@ -260,7 +265,16 @@ def import_official(
                 f"'{source}': mss_module.positional_encoding.pe is not the standard sinusoidal table"
             )
     _load_exact(model, ours, source)
-    model.extra = {"imported_from": str(source), "epoch": str(payload.get("epoch", ""))}
+    args = payload.get("args")
+    model.extra = {
+        "imported_from": str(source),
+        "epoch": str(payload.get("epoch", "")),
+        # the training options of the released run, kept for provenance (JSON-able values only)
+        "official_args": {
+            k: v for k, v in (vars(args) if args is not None else {}).items()
+            if isinstance(v, (str, int, float, bool)) or v is None
+        },
+    }
     return model
 
 

@@ -113,3 +113,16 @@ def test_our_format_refuses_name_overrides(tiny_model, tmp_path):
     out = save_model(tiny_model, tmp_path / "m")
     with pytest.raises(ConfigError, match="stored with it"):
         load_model(out, ch_names=["FP1"])
+
+
+def test_single_roi_release_is_named_by_its_args(official_path, tmp_path):
+    payload = safe_torch_load(official_path)
+    state = dict(payload["model"])
+    state["head.weight"], state["head.bias"] = state["head.weight"][:1], state["head.bias"][:1]
+    args = argparse.Namespace(**{**vars(payload["args"]), "nb_roi": 1, "labels_roi": "Precuneus"})
+    path = tmp_path / "one_roi.pth"
+    torch.save({"model": state, "epoch": "best", "args": args}, path)
+    model = load_model(path)
+    assert model.config.roi_names == ("Precuneus",)
+    assert model.extra["official_args"]["labels_roi"] == "Precuneus" and model.extra["epoch"] == "best"
+    assert model.predict(_eeg(n=1), NEUROBOLT_26_CHANNELS).shape == (1, 1)
