@@ -31,7 +31,9 @@ class TemporalConvEmbedding(nn.Module):
         self.norm3 = nn.GroupNorm(4, c)
 
     def forward(self, patches: torch.Tensor) -> torch.Tensor:
-        """(B, tokens, patch_size) -> (B, tokens, frames * conv_channels), feature = c_out*t + c."""
+        """(B, tokens, patch_size) -> (B, tokens, frames * conv_channels).
+
+        Features are time-major: feature = conv_channels * t + c."""
         x = patches.unsqueeze(1)
         # GroupNorm statistics span every token of a sample (as in LaBraM), so a window's channel
         # set changes them: the image must hold the whole sample, not one patch at a time
