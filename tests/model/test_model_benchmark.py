@@ -19,7 +19,7 @@ def test_benchmark_prints_the_json_contract(capsys):
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     for key in ("inference_windows_per_s", "train_samples_per_s", "matmul_gflops",
                 "inference_flop_utilization", "train_flop_utilization",
-                "naive_inference_windows_per_s"):
+                "naive_inference_windows_per_s", "inference_speedup_vs_naive"):
         assert result[key] > 0, key
     # SDPA FLOPs are counted (torch's table lacks the CPU kernel): tiny has 2 blocks, 4 heads of 25
     # over 417 tokens: 2 matmuls * 2 FLOP * 417^2 * 100 per block per window
