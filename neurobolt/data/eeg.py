@@ -75,7 +75,18 @@ def preprocess_eeg(
         message = f"{where}: flat channel(s) {', '.join(flat)} (no signal); kept, but check the recording"
         report.notes.append(message)
         warnings.warn(message, RuntimeWarning, stacklevel=2)
-    if not np.isclose(selected.info["sfreq"], sfreq, rtol=0, atol=1e-9):
+    source_rate = float(selected.info["sfreq"])
+    if source_rate < sfreq:
+        # Upsampling invents no signal: the model expects content up to sfreq/2 (gamma), and a
+        # window recorded at a lower rate looks to it like EEG with that band missing.
+        message = (
+            f"{where}: EEG sampled at {source_rate:g} Hz is upsampled to {sfreq:g} Hz; it holds nothing "
+            f"above {source_rate / 2:g} Hz, unlike the EEG NeuroBOLT models are trained on (recorded at "
+            f">= {sfreq:g} Hz): expect lower accuracy"
+        )
+        report.notes.append(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+    if not np.isclose(source_rate, sfreq, rtol=0, atol=1e-9):
         # Polyphase (scipy.signal.resample_poly with a Kaiser anti-aliasing FIR) rather than MNE's default
         # FFT method: with npad='auto' the FFT method pads to a fast length and the rounding of the padded
         # length shifts the output in time (measured: up to 2.5 ms from 5 kHz, 0.9 ms from 250 Hz, i.e. an

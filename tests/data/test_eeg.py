@@ -151,3 +151,13 @@ def test_implausible_amplitude_warns_about_units():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         preprocess_eeg(_raw(), verbose="error")  # 20 uV noise: silent
+
+
+def test_upsampling_a_low_rate_recording_warns():
+    with pytest.warns(RuntimeWarning, match=r"'low.set'.*128 Hz is upsampled to 200 Hz.*nothing above 64 Hz"):
+        prepared = preprocess_eeg(_raw(sfreq=128.0), source="low.set", verbose="error")
+    assert prepared.sfreq == 200.0 and prepared.data.shape[1] == 4000
+    assert any("upsampled" in note for note in prepared.report.notes)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a recording at or above 200 Hz does not warn
+        preprocess_eeg(_raw(sfreq=250.0), verbose="error")
