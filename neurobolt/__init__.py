@@ -4,7 +4,7 @@ The public API is imported lazily so that ``import neurobolt`` (and ``neurobolt 
 """
 from __future__ import annotations
 
-import importlib
+from ._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -23,9 +23,4 @@ _LAZY = {
 
 __all__ = ["__version__", *_LAZY]
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        module = importlib.import_module(_LAZY[name], __name__)
-        return getattr(module, name)
-    raise AttributeError(f"module 'neurobolt' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -10,9 +10,9 @@ lives in a package that loads torch).
 """
 from __future__ import annotations
 
-import importlib
 
 from ._configbase import Config
+from ._lazy import lazy_exports
 
 _LAZY = {
     "SimulationConfig": "neurobolt.simulate.config",
@@ -28,8 +28,4 @@ _LAZY = {
 
 __all__ = ["Config", *_LAZY]
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'neurobolt.config' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -70,7 +70,7 @@ def run_demo(out_dir: str | Path = "neurobolt_demo", config: DemoConfig | None =
     """Run simulate -> prepare -> model -> predict into ``out_dir`` and return what was written."""
     import torch
 
-    from .data import PreparedDataset, WindowDataset, prepare
+    from .data import WindowDataset, prepare
     from .model import build_model, load_model, save_model
     from .simulate import SimulationConfig, simulate_study
 
@@ -105,7 +105,7 @@ def run_demo(out_dir: str | Path = "neurobolt_demo", config: DemoConfig | None =
     model = load_model(model_dir)
 
     started = time.perf_counter()
-    windows = WindowDataset(PreparedDataset.open(cache_dir), channels=prepared.channel_names)
+    windows = WindowDataset(prepared, channels=prepared.channel_names)
     rows = []
     predictions = []
     for first in range(0, len(windows), config.batch_size):

@@ -6,7 +6,7 @@ reads it back and :class:`WindowDataset` slices windows from it on access. Split
 """
 from __future__ import annotations
 
-import importlib
+from .._lazy import lazy_exports
 
 # Bound eagerly: the submodule ``prepare`` would otherwise shadow the function of the same name
 # once imported. (It imports numpy/pandas only; MNE, torch and nilearn load on first use.)
@@ -37,9 +37,4 @@ _LAZY = {
 
 __all__ = ["prepare", *_LAZY]
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        module = importlib.import_module(_LAZY[name], __name__)
-        return getattr(module, name)
-    raise AttributeError(f"module 'neurobolt.data' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)
