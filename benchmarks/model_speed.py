@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     results["matmul_gflops_at_start"] = matmul_gflops(torch.float32, seconds=2.0)
     modes = [("", False)]
     # bf16 autocast only pays where the CPU has native bf16 matmuls (AMX / AVX512-BF16); on an
-    # AVX2-only CPU a bf16 matmul is emulated and hundreds of times slower than fp32: skip it there
+    # AVX2-only CPU a bf16 matmul is emulated and ~100x slower than fp32 (measured on the dev VM): skip it there
     if results["bf16_matmul_gflops"] >= 0.5 * results["matmul_gflops_at_start"] or args.force_bf16:
         modes.append(("bf16_", True))
     else:
