@@ -157,7 +157,7 @@ def prepare_scan(scan: ScanSource, config: PrepareConfig) -> tuple[dict[str, np.
     """Prepare one scan in memory: the arrays of its cache folder and its ``meta.json`` content."""
     from ..io.eeg import read_raw_eeg
     from .eeg import preprocess_eeg
-    from .onsets import find_volume_onsets, onsets_to_samples
+    from .onsets import find_volume_onsets
 
     timing: dict[str, float] = {}
     clock = time.perf_counter()
@@ -197,12 +197,12 @@ def prepare_scan(scan: ScanSource, config: PrepareConfig) -> tuple[dict[str, np.
         values, roi_names, extra, extra_names = _read_roi_values(scan, config, tr, fmri_info)
         lap("roi_extract")
 
-        arrays, meta = _pair_volumes(scan, config, eeg, onsets, onsets_to_samples, values, roi_names,
-                                     extra, extra_names, n_fmri_volumes, tr)
+        arrays, meta = _pair_volumes(scan, config, eeg, onsets, values, roi_names, extra,
+                                     extra_names, n_fmri_volumes, tr)
         lap("postprocess_and_pair")
     meta["warnings"] = list(dict.fromkeys(
         [str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning)]
-        + list(getattr(onsets, "warnings", []) or [])
+        + list(onsets.warnings)
     ))
     meta["marker"] = marker if marker_regex is None else {"regex": marker_regex}
     meta["timing_s"] = timing
@@ -282,9 +282,10 @@ def _read_roi_values(scan: ScanSource, config: PrepareConfig, tr: float, fmri_in
     return np.asarray(series.values, dtype=np.float64), list(series.roi_names), None, []
 
 
-def _pair_volumes(scan, config, eeg, onsets, onsets_to_samples, values, roi_names, extra,
-                  extra_names, n_fmri_volumes, tr):
+def _pair_volumes(scan, config, eeg, onsets, values, roi_names, extra, extra_names,
+                  n_fmri_volumes, tr):
     """Keep the volumes with a full EEG window before their onset; post-process their ROI values."""
+    from .onsets import onsets_to_samples
     from .roi import postprocess_roi
 
     window = config.window_samples
@@ -338,7 +339,6 @@ def _pair_volumes(scan, config, eeg, onsets, onsets_to_samples, values, roi_name
     }
     if extra is not None:
         arrays["extra"] = np.ascontiguousarray(extra[kept_volumes], dtype=np.float32)
-    report = eeg.report.to_dict() if hasattr(eeg.report, "to_dict") else {}
     meta = {
         "format_version": CACHE_FORMAT_VERSION,
         "neurobolt_version": __version__,
@@ -346,8 +346,8 @@ def _pair_volumes(scan, config, eeg, onsets, onsets_to_samples, values, roi_name
         "run": scan.run, "task": scan.task, "layout": scan.layout,
         "sources": {k: str(v) for k, v in scan.input_files().items()},
         "ch_names": list(eeg.ch_names), "sfreq": float(eeg.sfreq), "n_samples": int(n_eeg),
-        "eeg_units": "uV", "flat_channels": list(eeg.flat_channels), "channel_report": report,
-        "tr": float(tr), "tr_estimate": _float_or_none(getattr(onsets, "tr_estimate", None)),
+        "eeg_units": "uV", "flat_channels": list(eeg.flat_channels), "channel_report": eeg.report.to_dict(),
+        "tr": float(tr), "tr_estimate": _float_or_none(onsets.tr_estimate),
         "window_samples": int(window),
         "n_fmri_volumes": int(n_fmri_volumes), "n_kept_volumes": int(keep.sum()),
         "kept_volumes": kept_volumes.tolist(),
