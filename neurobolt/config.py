@@ -21,6 +21,7 @@ _LAZY = {
     "OnsetOptions": "neurobolt.data.config",
     "FMRIOptions": "neurobolt.data.config",
     "WindowOptions": "neurobolt.data.config",
+    "Preprocessing": "neurobolt.data.config",
     "ModelConfig": "neurobolt.model.config",
     "PRESETS": "neurobolt.model.config",
     "DemoConfig": "neurobolt.demo",

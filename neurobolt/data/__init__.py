@@ -19,6 +19,7 @@ _LAZY = {
     "OnsetOptions": ".config",
     "FMRIOptions": ".config",
     "WindowOptions": ".config",
+    "Preprocessing": ".config",
     "load_channel_map": ".config",
     "ScanSource": ".discover",
     "discover_scans": ".discover",

@@ -252,6 +252,25 @@ class PreparedDataset:
     def n_volumes(self) -> int:
         return sum(s.n_volumes for s in self.scans)
 
+    @property
+    def config(self):
+        """The :class:`~neurobolt.data.config.PrepareConfig` this cache was prepared with."""
+        from .config import PrepareConfig
+
+        return PrepareConfig.from_dict(self.info["config"])
+
+    def preprocessing(self):
+        """The typed :class:`~neurobolt.data.config.Preprocessing` a model trained on this cache
+        carries: its EEG steps and window, the targets' meaning, the median TR and the marker used."""
+        from .config import Preprocessing
+
+        trs = [scan.tr for scan in self.scans]
+        markers = [scan.meta.get("marker") for scan in self.scans]
+        marker = markers[0] if markers and all(m == markers[0] for m in markers) \
+            and isinstance(markers[0], (str, type(None))) else None
+        return Preprocessing.from_prepare_config(
+            self.config, tr=float(np.median(trs)) if trs else None, marker=marker)
+
     def scan(self, scan_id: str) -> PreparedScan:
         for scan in self.scans:
             if scan.scan_id == scan_id:

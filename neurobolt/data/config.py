@@ -168,6 +168,53 @@ class PrepareConfig(Config):
         return self.windows.n_samples(self.eeg.sfreq)
 
 
+@dataclass
+class Preprocessing(Config):
+    """What a trained model needs to turn a new recording into its input exactly as in training.
+
+    Saved in every exported model's ``config.json`` (key ``preprocessing``) and read back by
+    prediction, which redoes these steps on an EEG-only file: the same channel mapping, sampling
+    rate and filters (:class:`EEGOptions`), the same window, and it knows what its outputs mean
+    (the targets' low-pass and normalisation, e.g. z-scores within a scan) and the TR of the
+    training data (the default prediction grid).
+    """
+
+    eeg: EEGOptions = field(default_factory=EEGOptions)
+    window_s: float = 16.0
+    # TR (s) of the training scans (their median): the default grid of EEG-only prediction
+    tr: float | None = None
+    # the volume marker(s) of the training data, for users predicting at markers of the same kind
+    marker: str | list[str] | None = None
+    # what the targets were: ROI low-pass (Hz) and normalisation ('zscore', 'p95' or None)
+    roi_lowpass_hz: float | None = 0.15
+    roi_normalization: str | None = "zscore"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.eeg, dict):
+            self.eeg = EEGOptions.from_dict(self.eeg)
+        if not isinstance(self.eeg, EEGOptions):
+            raise ConfigError("Preprocessing.eeg must be an EEGOptions")
+        WindowOptions(self.window_s).n_samples(self.eeg.sfreq)
+        _check_positive("Preprocessing", "tr", self.tr, allow_none=True)
+        if self.roi_normalization not in NORMALIZATIONS:
+            raise ConfigError(
+                f"Preprocessing.roi_normalization must be 'zscore', 'p95' or None, got "
+                f"{self.roi_normalization!r}"
+            )
+
+    @property
+    def window_samples(self) -> int:
+        return WindowOptions(self.window_s).n_samples(self.eeg.sfreq)
+
+    @classmethod
+    def from_prepare_config(cls, config: PrepareConfig, *, tr: float | None = None,
+                            marker: str | list[str] | None = None) -> "Preprocessing":
+        return cls(eeg=config.eeg, window_s=config.windows.window_s, tr=tr,
+                   marker=config.onsets.marker if marker is None else marker,
+                   roi_lowpass_hz=config.fmri.lowpass_hz,
+                   roi_normalization=config.fmri.normalization)
+
+
 def load_channel_map(path: str | Path) -> dict[str, str]:
     """Read a user channel map: JSON object ``{"orig": "STD"}`` or a TSV/CSV with two columns.
 

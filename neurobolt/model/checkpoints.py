@@ -60,30 +60,38 @@ def safe_torch_load(path: str | Path) -> Any:
 
 
 # ---------------------------------------------------------------------------------- our format
-def save_model(model: NeuroBOLT, out_dir: str | Path, extra: dict[str, Any] | None = None) -> Path:
+def save_model(model: NeuroBOLT, out_dir: str | Path, extra: dict[str, Any] | None = None,
+               preprocessing=None) -> Path:
     """Write ``config.json`` + ``model.safetensors`` into ``out_dir`` (created). Returns the dir.
 
-    ``extra`` is stored verbatim in config.json (JSON-serialisable): preprocessing parameters,
-    target normalisation (e.g. ROI means/stds), training provenance.
+    ``extra`` is stored verbatim in config.json (JSON-serialisable): training provenance and the
+    like (default: ``model.extra``). ``preprocessing`` (a
+    :class:`~neurobolt.data.config.Preprocessing`; default: ``model.preprocessing``) is stored
+    typed: prediction on a new recording redoes exactly these steps.
     """
     from safetensors.torch import save_file
 
+    from ..outputs import atomic_write, atomic_write_text
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    preprocessing = model.preprocessing if preprocessing is None else preprocessing
     document = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "neurobolt_version": __version__,
         "model": model.config.to_dict(),
-        "extra": extra if extra is not None else dict(getattr(model, "extra", {}) or {}),
+        "preprocessing": preprocessing.to_dict() if preprocessing is not None else None,
+        "extra": extra if extra is not None else dict(model.extra),
     }
     try:
         text = json.dumps(document, indent=2)
     except TypeError as err:
         raise ConfigError(f"save_model: extra metadata is not JSON-serialisable: {err}") from None
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    save_file(state, str(out / WEIGHTS_FILE), metadata={"format": FORMAT_NAME})
-    (out / CONFIG_FILE).write_text(text + "\n")
+    atomic_write(out / WEIGHTS_FILE,
+                 lambda tmp: save_file(state, str(tmp), metadata={"format": FORMAT_NAME}))
+    atomic_write_text(out / CONFIG_FILE, text + "\n")
     return out
 
 
@@ -115,6 +123,10 @@ def _load_our_format(directory: Path) -> NeuroBOLT:
         raise CheckpointError(f"cannot read '{weights_path}': {err}") from None
     _load_exact(model, state, weights_path)
     model.extra = document.get("extra") or {}
+    if document.get("preprocessing") is not None:
+        from ..data.config import Preprocessing
+
+        model.preprocessing = Preprocessing.from_dict(document["preprocessing"])
     return model
 
 
@@ -359,7 +371,6 @@ def build_model(
         preset, ch_names=tuple(c.upper() for c in ch_names), roi_names=tuple(roi_names), **overrides
     )
     model = NeuroBOLT(config)
-    model.extra = {}
     model.init_report = load_labram_weights(model, init) if init is not None else None
     return model
 

@@ -47,6 +47,10 @@ class NeuroBOLT(nn.Module):
             rows = [0] * config.n_channels
         self.register_buffer("position_rows", torch.tensor(rows, dtype=torch.long), persistent=False)
         self._compiled_forward = None
+        # set by training and checkpoint loading: free-form provenance, and the typed preprocessing
+        # (neurobolt.data.config.Preprocessing) that prediction redoes on new recordings
+        self.extra: dict = {}
+        self.preprocessing = None
 
     # ------------------------------------------------------------------ training entry point
     def forward(self, x: torch.Tensor, channel_index: torch.Tensor | None = None) -> torch.Tensor:
@@ -191,9 +195,8 @@ class NeuroBOLT(nn.Module):
             f"channels ({config.n_channels}): {', '.join(config.ch_names)}",
             f"ROIs ({config.n_rois}): {', '.join(config.roi_names)}",
         ]
-        extra = getattr(model, "extra", None)
-        if extra:
-            lines.append(f"extra: {', '.join(sorted(extra))}")
+        if self.extra:
+            lines.append(f"extra: {', '.join(sorted(self.extra))}")
         return "\n".join(lines)
 
 

@@ -126,3 +126,18 @@ def test_single_roi_release_is_named_by_its_args(official_path, tmp_path):
     assert model.config.roi_names == ("Precuneus",)
     assert model.extra["official_args"]["labels_roi"] == "Precuneus" and model.extra["epoch"] == "best"
     assert model.predict(_eeg(n=1), NEUROBOLT_26_CHANNELS).shape == (1, 1)
+
+
+def test_typed_preprocessing_travels_with_the_model(tiny_model, tmp_path):
+    from neurobolt.data.config import EEGOptions, Preprocessing
+
+    assert tiny_model.preprocessing is None
+    preprocessing = Preprocessing(eeg=EEGOptions(highpass=1.0, notch=50.0), tr=2.1, marker="R128")
+    out = save_model(tiny_model, tmp_path / "m", preprocessing=preprocessing)
+    doc = json.loads((out / "config.json").read_text())
+    assert doc["preprocessing"]["eeg"]["highpass"] == 1.0 and doc["preprocessing"]["tr"] == 2.1
+    loaded = load_model(out)
+    assert isinstance(loaded.preprocessing, Preprocessing) and loaded.preprocessing == preprocessing
+    assert loaded.preprocessing.window_samples == 3200
+    # a model saved without preprocessing says so (None), it is not invented
+    assert load_model(save_model(tiny_model, tmp_path / "bare")).preprocessing is None

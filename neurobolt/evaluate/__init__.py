@@ -1,0 +1,15 @@
+"""Evaluation: metrics (one Pearson r for every caller), the ridge band-power baseline, ablations."""
+from __future__ import annotations
+
+from .._lazy import lazy_exports
+
+_LAZY = {
+    "pearson_r": ".metrics",
+    "mse": ".metrics",
+    "series_metrics": ".metrics",
+    "aggregate_scans": ".metrics",
+}
+
+__all__ = list(_LAZY)
+
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -1,0 +1,87 @@
+"""The numbers we report: Pearson r and MSE per ROI over a whole time series, and their aggregates.
+
+One function per number, used by every caller (training, evaluation, ablations, the simulator's
+noise ceiling), so that a ceiling and a score always measure the same quantity.
+
+* ``pearson_r(predicted, measured)``: r of each column over the whole series. A column with no
+  variance (a constant prediction) has no defined correlation; it scores 0, the r of a prediction
+  that carries no information about the variation, so averages stay finite.
+* ``series_metrics``: r and MSE per ROI of one held-out scan.
+* ``aggregate_scans``: per ROI, mean and sd of r over scans (each scan's r from its whole series,
+  never averaged per batch), mean MSE, and the mean over ROIs.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from ..errors import InputError
+
+
+def pearson_r(predicted, measured) -> np.ndarray:
+    """Pearson r of each column of ``predicted`` with the same column of ``measured``.
+
+    Inputs are (samples,) or (samples, columns); computed in float64. Returns (columns,) (a 0-d
+    array for 1-D input). A zero-variance column gives r = 0.
+    """
+    a = np.asarray(predicted, dtype=np.float64)
+    b = np.asarray(measured, dtype=np.float64)
+    if a.shape != b.shape:
+        raise InputError(f"pearson_r: shapes differ, {a.shape} vs {b.shape}")
+    if a.shape[0] < 2:
+        raise InputError(f"pearson_r needs at least 2 samples, got {a.shape[0]}")
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        raise InputError("pearson_r: NaN or infinite values")
+    a = a - a.mean(axis=0)
+    b = b - b.mean(axis=0)
+    norm = np.sqrt((a * a).sum(axis=0) * (b * b).sum(axis=0))
+    covariance = (a * b).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.where(norm > 0, covariance / np.where(norm > 0, norm, 1.0), 0.0)
+    return np.clip(r, -1.0, 1.0)
+
+
+def mse(predicted, measured) -> np.ndarray:
+    """Mean squared error of each column."""
+    a = np.asarray(predicted, dtype=np.float64)
+    b = np.asarray(measured, dtype=np.float64)
+    if a.shape != b.shape:
+        raise InputError(f"mse: shapes differ, {a.shape} vs {b.shape}")
+    return ((a - b) ** 2).mean(axis=0)
+
+
+def series_metrics(predicted, measured) -> dict[str, np.ndarray]:
+    """``{"r": (R,), "mse": (R,)}`` of one scan's whole predicted and measured (volumes, R) series."""
+    return {"r": pearson_r(predicted, measured), "mse": mse(predicted, measured)}
+
+
+def aggregate_scans(per_scan: Mapping[str, Mapping[str, np.ndarray]], roi_names: Sequence[str]
+                    ) -> dict:
+    """Aggregate ``{scan: {"r": (R,), "mse": (R,)}}`` over scans.
+
+    Returns ``{"mean_r", "mean_mse", "n_scans", "rois": {name: {"r", "r_sd", "mse",
+    "r_per_scan": {scan: r}}}}``: per ROI the mean (and population sd) of r over scans and the
+    mean MSE; ``mean_r`` is the mean over ROIs of the per-ROI mean r. Plain floats (JSON-ready).
+    """
+    if not per_scan:
+        raise InputError("no held-out scan to aggregate")
+    scans = list(per_scan)
+    r = np.stack([np.asarray(per_scan[s]["r"], dtype=np.float64) for s in scans])  # (S, R)
+    m = np.stack([np.asarray(per_scan[s]["mse"], dtype=np.float64) for s in scans])
+    if r.shape[1] != len(roi_names):
+        raise InputError(f"{r.shape[1]} ROI scores for {len(roi_names)} ROI names")
+    rois = {}
+    for j, name in enumerate(roi_names):
+        rois[name] = {
+            "r": float(r[:, j].mean()),
+            "r_sd": float(r[:, j].std()),
+            "mse": float(m[:, j].mean()),
+            "r_per_scan": {s: float(r[i, j]) for i, s in enumerate(scans)},
+        }
+    return {
+        "mean_r": float(r.mean(axis=0).mean()),
+        "mean_mse": float(m.mean()),
+        "n_scans": len(scans),
+        "rois": rois,
+    }

@@ -1,0 +1,135 @@
+"""Where neurobolt writes: output folders it may claim, and files written atomically.
+
+Two rules hold for every command that writes:
+
+* **Never overwrite what neurobolt did not write.** An output folder is claimed with
+  :func:`claim_output_dir`: it must be new, empty, or carry the marker file of the same kind of
+  output (``.neurobolt``, a small JSON written when the folder is claimed). It may not lie inside
+  one of the command's inputs.
+* **Never leave half a file, and keep ordinary permissions.** :func:`atomic_write_text` and
+  :func:`atomic_write` write a temporary sibling, then rename it into place. The temporary file is
+  created with ``open(..., "x")`` (mode 0o666 filtered by the umask, like any ordinary write),
+  not with :mod:`tempfile`, whose private 0o600 mode would survive the rename and lock labmates
+  out of a shared cache or model.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from . import __version__
+from .errors import ConfigError
+
+MARKER_FILE = ".neurobolt"
+
+
+def read_marker(folder: str | Path) -> dict | None:
+    """The marker of a folder neurobolt claimed (``{"kind": ..., ...}``), or None."""
+    try:
+        marker = json.loads((Path(folder) / MARKER_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return marker if isinstance(marker, dict) and isinstance(marker.get("kind"), str) else None
+
+
+def is_ours(folder: str | Path, kind: str) -> bool:
+    """Whether ``folder`` was claimed by neurobolt for this kind of output."""
+    marker = read_marker(folder)
+    return marker is not None and marker["kind"] == kind
+
+
+def check_outside_inputs(out: str | Path, inputs: Iterable[str | Path], option: str = "--out") -> None:
+    """ConfigError when ``out`` is an input, or lies inside an input folder."""
+    out = Path(out).expanduser().resolve()
+    for item in inputs:
+        source = Path(item).expanduser().resolve()
+        if out == source or (source.is_dir() and source in out.parents):
+            raise ConfigError(
+                f"{option} '{out}' lies inside the input '{source}'; neurobolt never writes into its "
+                "inputs: choose a folder outside it"
+            )
+
+
+def check_output_dir(out: str | Path, kind: str, *, inputs: Iterable[str | Path] = (),
+                     option: str = "--out") -> bool:
+    """Check that ``out`` may receive an output of ``kind``; returns whether it already holds one.
+
+    Refuses (ConfigError, one line): a path that is a file, a non-empty folder that neurobolt did
+    not claim for ``kind``, and a path inside one of ``inputs``. Nothing is written.
+    """
+    path = Path(out).expanduser()
+    check_outside_inputs(path, inputs, option)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"{option} '{path}' exists and is a file: give a folder path")
+    if not path.is_dir() or not any(path.iterdir()):
+        return False
+    marker = read_marker(path)
+    if marker is None:
+        raise ConfigError(
+            f"{option} '{path}' is not empty and was not written by neurobolt; choose a new or "
+            "empty folder"
+        )
+    if marker["kind"] != kind:
+        raise ConfigError(
+            f"{option} '{path}' holds a neurobolt {marker['kind']}, not a {kind}; choose another folder"
+        )
+    return True
+
+
+def claim_output_dir(out: str | Path, kind: str, *, inputs: Iterable[str | Path] = (),
+                     option: str = "--out", **details) -> Path:
+    """Check ``out`` (see :func:`check_output_dir`), create it and write its marker; returns it.
+
+    ``details`` (JSON-serialisable) are stored in the marker, e.g. the input a run was made from.
+    """
+    path = Path(out).expanduser()
+    check_output_dir(path, kind, inputs=inputs, option=option)
+    path.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path / MARKER_FILE, json.dumps(
+        {"kind": kind, "neurobolt_version": __version__, **details}, indent=2) + "\n")
+    return path
+
+
+def _temporary_sibling(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp_path)`` to write a temporary sibling of ``path``, then rename it into place.
+
+    ``write`` receives a path that already exists as an empty file with ordinary permissions (so
+    writers such as ``np.save``, ``torch.save`` or safetensors' ``save_file`` may simply open it for
+    writing). On any error the temporary file is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    tmp = _temporary_sibling(path)
+    with open(tmp, "xb"):  # created with 0o666 & ~umask, like an ordinary write
+        pass
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_text(path: str | Path, text: str) -> Path:
+    return atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+def atomic_write_json(path: str | Path, payload) -> Path:
+    return atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
+
+
+def make_temporary_dir(parent: str | Path, name: str) -> Path:
+    """A new hidden folder ``parent/.tmp-<name>-...`` with ordinary permissions (``os.mkdir`` honours
+    the umask; :func:`tempfile.mkdtemp` would make it private)."""
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = parent / f".tmp-{name}-{os.getpid()}-{secrets.token_hex(4)}"
+    os.mkdir(tmp)
+    return tmp

@@ -1,0 +1,69 @@
+import json
+import os
+import stat
+
+import numpy as np
+import pytest
+
+from neurobolt.errors import ConfigError
+from neurobolt.outputs import (MARKER_FILE, atomic_write, atomic_write_text, check_output_dir,
+                               claim_output_dir, is_ours, make_temporary_dir)
+
+
+def test_claim_new_empty_and_own_folders(tmp_path):
+    run = claim_output_dir(tmp_path / "run", "run", cache="/c")
+    assert is_ours(run, "run") and json.loads((run / MARKER_FILE).read_text())["cache"] == "/c"
+    (run / "file.txt").write_text("x")
+    assert check_output_dir(run, "run") is True            # ours: may be reused
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert check_output_dir(empty, "run") is False
+
+
+def test_refuses_foreign_folders_files_and_inputs(tmp_path):
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "paper.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="not written by neurobolt"):
+        claim_output_dir(notes, "run")
+    assert sorted(p.name for p in notes.iterdir()) == ["paper.txt"]
+    model = claim_output_dir(tmp_path / "model", "model")
+    with pytest.raises(ConfigError, match="holds a neurobolt model, not a run"):
+        claim_output_dir(model, "run")
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(ConfigError, match="is a file"):
+        claim_output_dir(tmp_path / "f", "run")
+    data = tmp_path / "bids"
+    data.mkdir()
+    with pytest.raises(ConfigError, match="inside the input"):
+        claim_output_dir(data / "derivatives" / "run", "run", inputs=[data])
+    assert not (data / "derivatives").exists()
+
+
+def test_atomic_writes_keep_ordinary_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        text = atomic_write_text(tmp_path / "a.json", "{}")
+        array = atomic_write(tmp_path / "b.npy", lambda tmp: np.save(tmp.open("wb"), np.arange(3)))
+        folder = make_temporary_dir(tmp_path, "scan")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(text.stat().st_mode) == 0o644
+    assert stat.S_IMODE(array.stat().st_mode) == 0o644
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+    np.testing.assert_array_equal(np.load(array), np.arange(3))
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == [folder.name]
+
+
+def test_atomic_write_failure_leaves_target_untouched(tmp_path):
+    target = tmp_path / "keep.txt"
+    target.write_text("old")
+
+    def broken(tmp):
+        tmp.write_text("half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(target, broken)
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
