@@ -14,7 +14,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 
 from ._configbase import Config
 from .errors import ConfigError
@@ -72,6 +71,7 @@ def run_demo(out_dir: str | Path = "neurobolt_demo", config: DemoConfig | None =
 
     from .data import WindowDataset, prepare
     from .model import build_model, load_model, save_model
+    from .predict import predict_windows
     from .simulate import SimulationConfig, simulate_study
 
     config = config or DemoConfig()
@@ -106,20 +106,11 @@ def run_demo(out_dir: str | Path = "neurobolt_demo", config: DemoConfig | None =
 
     started = time.perf_counter()
     windows = WindowDataset(prepared, channels=prepared.channel_names)
-    rows = []
-    predictions = []
-    for first in range(0, len(windows), config.batch_size):
-        indices = np.arange(first, min(first + config.batch_size, len(windows)))
-        eeg, _ = windows.get_batch(indices)
-        predictions.append(model.predict(eeg.numpy(), windows.channels))
-        rows.extend(windows.item_info(int(i)) for i in indices)
-    predicted = np.concatenate(predictions)
+    table = predict_windows(model, windows, batch_size=config.batch_size)
     timings["predict_s"] = time.perf_counter() - started
 
     import pandas as pd
 
-    table = pd.concat([pd.DataFrame(rows), pd.DataFrame(predicted, columns=model.config.roi_names)],
-                      axis=1)
     predictions_path = out_dir / "predictions_untrained.tsv"
     table.to_csv(predictions_path, sep="\t", index=False, float_format="%.5g")
 

@@ -27,3 +27,26 @@ def shared_path(*parts: str) -> Path:
 @pytest.fixture
 def shared():
     return shared_path
+
+
+# A small simulated study, prepared once per test session, for the training / evaluation /
+# prediction tests: 4 subjects x 2 min (57 volumes at TR 2.1 s, 54 with a full 16-s window),
+# 12 EEG channels, 4 ROIs. Tests must not modify it (copy it when they need to).
+SMALL_STUDY = dict(n_subjects=4, minutes=2.0, n_channels=12, n_rois=4, seed=3)
+
+
+@pytest.fixture(scope="session")
+def simulated_small(tmp_path_factory):
+    from neurobolt.simulate import SimulationConfig, simulate_study
+
+    root = tmp_path_factory.mktemp("small_study")
+    result = simulate_study(root / "study", SimulationConfig(**SMALL_STUDY), progress=False)
+    return result
+
+
+@pytest.fixture(scope="session")
+def prepared_small(simulated_small, tmp_path_factory):
+    from neurobolt.data import prepare
+
+    cache = tmp_path_factory.mktemp("small_cache") / "cache"
+    return prepare(simulated_small.out_dir, cache, progress=False)

@@ -107,6 +107,29 @@ class WindowDataset(Dataset):
         return {"scan_id": scan.scan_id, "row": row, "volume": int(scan.volume_index[row]),
                 "onset_sample": int(scan.onsets[row])}
 
+    def info_table(self):
+        """One row per item, in order: ``scan_id``, ``row`` (kept-volume row of the scan), ``volume``
+        (fMRI volume index, 0-based), ``onset_s`` (volume onset in seconds from the EEG start)."""
+        import pandas as pd
+
+        parts = []
+        for s in np.unique(self.scan_index):
+            where = np.flatnonzero(self.scan_index == s)
+            scan, rows = self._scans[s], self.row_index[where]
+            onsets_s = np.asarray(scan.meta["onsets_s"], dtype=np.float64)
+            parts.append(pd.DataFrame({
+                "scan_id": scan.scan_id, "row": rows, "volume": scan.volume_index[rows],
+                "onset_s": onsets_s[rows]}, index=where))
+        if not parts:
+            return pd.DataFrame({"scan_id": [], "row": [], "volume": [], "onset_s": []})
+        return pd.concat(parts).sort_index().reset_index(drop=True)
+
+    def scan_groups(self) -> list[tuple[str, np.ndarray]]:
+        """``(scan_id, item positions)`` per scan, in order of first appearance."""
+        _, first = np.unique(self.scan_index, return_index=True)
+        return [(self._scans[self.scan_index[i]].scan_id,
+                 np.flatnonzero(self.scan_index == self.scan_index[i])) for i in sorted(first)]
+
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         if not -len(self) <= i < len(self):
             raise IndexError(f"index {i} out of range for {len(self)} windows")

@@ -142,6 +142,15 @@ class NeuroBOLT(nn.Module):
             return np.zeros((0, self.config.n_rois), dtype=np.float32)
         return torch.cat(outputs).numpy()
 
+    def recording_predictor(self, ch_names: Sequence[str], *, batch_size: int = 16,
+                            precision: str = "auto") -> "WindowwisePredictor":
+        """A predictor for the windows of one recording, fed in blocks (see :mod:`neurobolt.predict`).
+
+        The network predicts each window on its own, so every block's predictions come back at once.
+        """
+        self.channel_index(ch_names)  # unknown channels fail here, before any block is read
+        return WindowwisePredictor(self, list(ch_names), batch_size=batch_size, precision=precision)
+
     def _check_input(self, eeg_uV, ch_names: Sequence[str]) -> np.ndarray:
         if isinstance(eeg_uV, torch.Tensor):
             eeg_uV = eeg_uV.detach().cpu().numpy()
@@ -198,6 +207,25 @@ class NeuroBOLT(nn.Module):
         if self.extra:
             lines.append(f"extra: {', '.join(sorted(self.extra))}")
         return "\n".join(lines)
+
+
+class WindowwisePredictor:
+    """Blocks of one recording's windows in, their predictions out (nothing deferred).
+
+    The protocol every neurobolt predictor follows: ``add(eeg_uV)`` takes a block (B, C, W) of
+    consecutive windows in µV and returns the predictions it can give now (possibly none); ``finish()``
+    returns the rest. Concatenated in order, they are one row per window. A model whose features are
+    normalised over the whole recording (the ridge baseline) defers everything to ``finish``.
+    """
+
+    def __init__(self, model: NeuroBOLT, ch_names: list[str], **predict_options) -> None:
+        self.model, self.ch_names, self.options = model, ch_names, predict_options
+
+    def add(self, eeg_uV) -> np.ndarray:
+        return self.model.predict(eeg_uV, self.ch_names, **self.options)
+
+    def finish(self) -> np.ndarray:
+        return np.zeros((0, self.model.config.n_rois), dtype=np.float32)
 
 
 def _labram_rows(ch_names: Sequence[str], n_rows: int) -> list[int]:
