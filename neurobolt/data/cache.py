@@ -179,6 +179,30 @@ class PreparedScan:
     def volume_index(self) -> np.ndarray:
         return np.load(self.path / "volumes.npy")
 
+    @property
+    def extra_columns(self) -> list[str]:
+        """Names of the ROI-table columns kept aside in extra.npy (the release's global signals)."""
+        return list(self.meta.get("extra_columns") or [])
+
+    @cached_property
+    def extra(self) -> np.ndarray:
+        """(V, K) float32 values of :attr:`extra_columns` for the kept volumes."""
+        if not self.extra_columns:
+            return np.zeros((self.n_volumes, 0), dtype=np.float32)
+        return np.load(self.path / "extra.npy")
+
+    def target_values(self, names: list[str]) -> np.ndarray:
+        """(V, len(names)) float32: the named ROI columns and/or extra columns, in that order."""
+        rois = {name: i for i, name in enumerate(self.roi_names)}
+        extras = {name: i for i, name in enumerate(self.extra_columns)}
+        unknown = [n for n in names if n not in rois and n not in extras]
+        if unknown:
+            raise InputError(f"scan {self.scan_id} has no target column(s) {unknown}")
+        if all(n in rois for n in names) and [rois[n] for n in names] == list(range(len(rois))):
+            return self.roi
+        columns = [self.roi[:, rois[n]] if n in rois else self.extra[:, extras[n]] for n in names]
+        return np.ascontiguousarray(np.stack(columns, axis=1), dtype=np.float32)
+
 
 @dataclass
 class PreparedDataset:
@@ -242,6 +266,15 @@ class PreparedDataset:
     @property
     def roi_names(self) -> list[str]:
         return list(self.info["roi_names"])
+
+    @property
+    def extra_columns(self) -> list[str]:
+        """Extra target columns every scan has (the release's 'global signal clean/raw')."""
+        if not self.scans:
+            return []
+        shared = set(self.scans[0].extra_columns).intersection(
+            *(set(s.extra_columns) for s in self.scans[1:]))
+        return [c for c in self.scans[0].extra_columns if c in shared]
 
     @property
     def channel_names(self) -> list[str]:

@@ -67,12 +67,27 @@ def intrascan_split(n_volumes: int, tr: float, fractions: Sequence[float] = (0.8
 
 
 def read_split_sheet(path: str | Path, sheet: str | int | None = None) -> dict[str, str]:
-    """{scan: 'train'|'val'|'test'} from a TSV/CSV/XLSX sheet.
+    """{scan: 'train'|'val'|'test'} from a TSV/CSV/XLSX sheet keyed by scan.
 
     Two formats: columns ``scan`` (or ``scan_name``/``scan_id``) and ``split``; or the published
     NeuroBOLT ``scan_split_example.xlsx`` format: ``scan_name`` plus one column per split (``train``,
     ``val``, ``test``) holding 1 for the scan's split and blank elsewhere. ``sheet``: the XLSX sheet
-    (default: the first, ``fold1`` in the published file).
+    (default: the first, ``fold1`` in the published file). For sheets keyed by subject use
+    :func:`read_split_assignment`.
+    """
+    key, assignment = read_split_assignment(path, sheet)
+    if key != "scan":
+        raise InputError(f"split sheet '{path}' is keyed by subject, not by scan")
+    return assignment
+
+
+def read_split_assignment(path: str | Path, sheet: str | int | None = None
+                          ) -> tuple[str, dict[str, str]]:
+    """``("scan" | "subject", {key: split})`` from a split sheet keyed by scan or by subject.
+
+    A sheet with a scan column (``scan``, ``scan_name``, ``scan_id``) is keyed by scan; otherwise a
+    ``subject`` column keys it by subject (every scan of that subject goes to its split). Splits are
+    given by a ``split`` column or by 0/1 columns ``train``, ``val``, ``test``.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -93,10 +108,13 @@ def read_split_sheet(path: str | Path, sheet: str | int | None = None) -> dict[s
         raise InputError(f"cannot read split sheet '{path}': {err}") from None
     table.columns = [str(c).strip().lower() for c in table.columns]
     scan_column = next((c for c in ("scan", "scan_name", "scan_id") if c in table.columns), None)
+    key = "scan"
+    if scan_column is None and "subject" in table.columns:
+        scan_column, key = "subject", "subject"
     if scan_column is None:
         raise InputError(
-            f"split sheet '{path}' needs a scan column (scan, scan_name or scan_id); it has "
-            f"{list(table.columns)}"
+            f"split sheet '{path}' needs a scan column (scan, scan_name or scan_id) or a subject "
+            f"column; it has {list(table.columns)}"
         )
     table = table[table[scan_column].notna()]
     assignment: dict[str, str] = {}
@@ -105,33 +123,33 @@ def read_split_sheet(path: str | Path, sheet: str | int | None = None) -> dict[s
             name = _SPLIT_ALIASES.get(str(split).strip().lower())
             if name is None:
                 raise InputError(
-                    f"split sheet '{path}': scan {scan} has split {split!r}; use train, val or test"
+                    f"split sheet '{path}': {key} {scan} has split {split!r}; use train, val or test"
                 )
-            _assign(assignment, str(scan).strip(), name, path)
+            _assign(assignment, str(scan).strip(), name, path, key)
     elif all(name in table.columns for name in SPLIT_NAMES):
         flags = table[list(SPLIT_NAMES)].apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy()
         for scan, row in zip(table[scan_column], flags):
             chosen = [name for name, flag in zip(SPLIT_NAMES, row) if flag == 1]
             if len(chosen) != 1 or np.count_nonzero(row) != 1:
                 raise InputError(
-                    f"split sheet '{path}': scan {scan} must have exactly one of train/val/test set "
+                    f"split sheet '{path}': {key} {scan} must have exactly one of train/val/test set "
                     f"to 1, has {dict(zip(SPLIT_NAMES, row.tolist()))}"
                 )
-            _assign(assignment, str(scan).strip(), chosen[0], path)
+            _assign(assignment, str(scan).strip(), chosen[0], path, key)
     else:
         raise InputError(
             f"split sheet '{path}' needs a 'split' column or columns train, val and test; it has "
             f"{list(table.columns)}"
         )
     if not assignment:
-        raise InputError(f"split sheet '{path}' lists no scans")
-    return assignment
+        raise InputError(f"split sheet '{path}' lists no {key}s")
+    return key, assignment
 
 
-def _assign(assignment: dict[str, str], scan: str, split: str, path: Path) -> None:
+def _assign(assignment: dict[str, str], scan: str, split: str, path: Path, key: str = "scan") -> None:
     if scan in assignment and assignment[scan] != split:
         raise InputError(
-            f"split sheet '{path}': scan {scan} is listed as both {assignment[scan]} and {split}"
+            f"split sheet '{path}': {key} {scan} is listed as both {assignment[scan]} and {split}"
         )
     assignment[scan] = split
 

@@ -30,18 +30,25 @@ class WindowDataset(Dataset):
         None for every volume of every scan.
     channels : channel names, in the order the model wants them; default: the channels common to
         all scans (``prepared.channel_names``). Every scan must have every requested channel.
+    targets : target column names, in order: ROI names and/or extra columns of the cache (the
+        release's 'global signal clean/raw'); default: every ROI (``prepared.roi_names``).
     """
 
     def __init__(self, prepared: PreparedDataset, selection: Selection | None = None,
-                 channels: Sequence[str] | None = None) -> None:
+                 channels: Sequence[str] | None = None,
+                 targets: Sequence[str] | None = None) -> None:
         self.prepared = prepared
         self.window = prepared.window_samples
+        self.target_names = list(prepared.roi_names if targets is None else targets)
+        if not self.target_names or len(set(self.target_names)) != len(self.target_names):
+            raise ConfigError(f"WindowDataset: targets must be distinct names, got {self.target_names}")
         self.channels = list(prepared.channel_names if channels is None else channels)
         if not self.channels:
             raise ConfigError("WindowDataset: no channel requested")
         if len(set(self.channels)) != len(self.channels):
             raise ConfigError(f"WindowDataset: duplicate channel names in {self.channels}")
         self._scans = list(prepared.scans)
+        self._target_cache: dict[int, np.ndarray] = {}
         position = {scan.scan_id: i for i, scan in enumerate(self._scans)}
         self._channel_index: list[np.ndarray | None] = []
         self._missing: dict[str, list[str]] = {}
@@ -98,7 +105,14 @@ class WindowDataset(Dataset):
 
     @property
     def roi_names(self) -> list[str]:
-        return self.prepared.roi_names
+        """The target names (ROIs and/or extra columns), in the order of the target vectors."""
+        return self.target_names
+
+    def _targets(self, s: int) -> np.ndarray:
+        cached = self._target_cache.get(s)
+        if cached is None:
+            cached = self._target_cache[s] = self._scans[s].target_values(self.target_names)
+        return cached
 
     def item_info(self, i: int) -> dict:
         """Which scan, kept-volume row, fMRI volume and onset sample item ``i`` is."""
@@ -130,6 +144,16 @@ class WindowDataset(Dataset):
         return [(self._scans[self.scan_index[i]].scan_id,
                  np.flatnonzero(self.scan_index == self.scan_index[i])) for i in sorted(first)]
 
+    def targets(self, indices: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+        """(B, T) float32 targets of items ``indices`` (default: every item), without reading EEG."""
+        indices = np.arange(len(self)) if indices is None else np.asarray(indices, np.int64)
+        out = np.empty((indices.size, len(self.target_names)), dtype=np.float32)
+        scans = self.scan_index[indices]
+        for s in np.unique(scans):
+            where = np.flatnonzero(scans == s)
+            out[where] = self._targets(s)[self.row_index[indices[where]]]
+        return out
+
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         if not -len(self) <= i < len(self):
             raise IndexError(f"index {i} out of range for {len(self)} windows")
@@ -139,14 +163,17 @@ class WindowDataset(Dataset):
         # Slice the time range first (a view of the memory map), then pick channels: reads only W
         # columns of the file.
         eeg = np.asarray(scan.eeg[:, onset - self.window:onset])[self._channel_index[s]]
-        target = scan.roi[row]
+        target = self._targets(s)[row]
         return torch.from_numpy(np.ascontiguousarray(eeg, dtype=np.float32)), \
             torch.from_numpy(np.array(target, dtype=np.float32))
 
-    def get_batch(self, indices: Sequence[int] | np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    def get_batch(self, indices: Sequence[int] | np.ndarray, shifts: np.ndarray | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
         """Windows and targets of many items at once: (B, C, W) and (B, R), in ``indices`` order.
 
         One fancy-indexing gather per scan (channels x window starts) instead of B slices.
+        ``shifts`` (B,) moves each window by that many samples (training augmentation; the target
+        stays the volume's); a shift that would leave the recording is clipped to its edge.
         """
         indices = np.asarray(indices, dtype=np.int64).reshape(-1)
         if indices.size and (indices.min() < -len(self) or indices.max() >= len(self)):
@@ -160,11 +187,14 @@ class WindowDataset(Dataset):
             scan = self._scans[s]
             rows = self.row_index[indices[where]]
             starts = scan.onsets[rows] - self.window
+            if shifts is not None:
+                starts = np.clip(starts + np.asarray(shifts, dtype=np.int64)[where], 0,
+                                 scan.eeg.shape[1] - self.window)
             # A strided (C, T-W+1, W) view of the memory map: window k starts at sample k. Indexing it
             # by (channel, start) copies each window as one contiguous run of W samples, ~6x faster
             # than gathering W separate sample indices per window.
             views = np.lib.stride_tricks.sliding_window_view(scan.eeg, self.window, axis=1)
             gathered = views[self._channel_index[s][:, None], starts[None, :]]   # (C, b, W)
             out[where] = gathered.transpose(1, 0, 2)
-            targets[where] = scan.roi[rows]
+            targets[where] = self._targets(s)[rows]
         return torch.from_numpy(out), torch.from_numpy(targets)

@@ -1,0 +1,41 @@
+"""``neurobolt ablate CACHE --out DIR``: the ablation grid (branches, spectral scales) in one table."""
+from __future__ import annotations
+
+import os
+
+
+def register(subparsers) -> None:
+    from .train import add_protocol_options
+
+    parser = subparsers.add_parser(
+        "ablate",
+        help="run the ablation grid (each branch alone, 1-4 spectral scales) on the same splits",
+        description=(
+            "Train the ablation variants on the same splits and seed: temporal-spatial only, "
+            "spectral only, both (the full model), and both with the first 1, 2, 3 spectral "
+            "scales. Each variant is a run in DIR/<variant>/; DIR/ablation.tsv and ablation.md "
+            "tabulate mean r, per-ROI r and wall time, with the ridge baseline as a row."
+        ),
+    )
+    parser.add_argument("cache", metavar="CACHE", help="prepared cache (`neurobolt prepare`)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="ablation folder to write")
+    parser.add_argument("--variants", nargs="+", metavar="NAME",
+                        help="only these: both ts-only spectral-only scales-1 scales-2 scales-3")
+    parser.add_argument("--resume", action="store_true", help="finish an interrupted ablation")
+    add_protocol_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from ..evaluate.ablate import ablate
+    from .train import build_config
+
+    config = build_config(args)
+    table = ablate(args.cache, args.out, config, variants=args.variants, resume=args.resume,
+                   progress=not args.no_progress)
+    if os.environ.get("RANK", "0") == "0":
+        from ..evaluate.ablate import ablation_markdown
+
+        print(ablation_markdown(table))
+        print(f"ablation: {args.out}/ablation.tsv")
+    return 0

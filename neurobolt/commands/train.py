@@ -1,0 +1,132 @@
+"""``neurobolt train CACHE --out RUN``: train (all ROIs in one model) and evaluate on held-out data,
+with the ridge band-power baseline beside every number."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+
+log = logging.getLogger("neurobolt")
+
+# flag dest -> TrainConfig field, for every option that maps one to one
+_DIRECT = ("protocol", "split_sheet", "sheet_name", "folds", "model", "preset", "init", "epochs",
+           "batch_size", "rois", "branches", "scales", "seed", "device", "precision", "selection",
+           "shift_s", "num_workers")
+
+
+def add_protocol_options(parser: argparse.ArgumentParser) -> None:
+    """The options shared by ``train`` and ``ablate`` (everything that decides a run)."""
+    held_out = parser.add_argument_group("what is held out")
+    held_out.add_argument("--protocol", choices=("intrascan", "split", "loso", "kfold"),
+                          help="intrascan: time-ordered 80/10/10 parts of every scan (one model per "
+                               "scan, the paper's); split: whole scans from --split-sheet (or a "
+                               "seeded random subject split); loso: leave one subject out; kfold: k "
+                               "folds of subjects (default: split)")
+    held_out.add_argument("--split-sheet", metavar="SHEET",
+                          help="TSV/CSV/XLSX keyed by scan (scan, split) or by subject (subject, "
+                               "split), or the published scan_split_example.xlsx")
+    held_out.add_argument("--sheet-name", metavar="NAME", help="XLSX sheet (default: the first)")
+    held_out.add_argument("--folds", type=int, metavar="K", help="kfold: number of folds (default 5)")
+    held_out.add_argument("--pooled", action="store_true",
+                          help="intrascan: one model over every scan's training part instead of one "
+                               "per scan")
+    what = parser.add_argument_group("what is predicted")
+    what.add_argument("--model", choices=("neurobolt", "ridge"),
+                      help="the network (default), or only the ridge baseline (seconds)")
+    what.add_argument("--rois", nargs="+", metavar="NAME_OR_PATTERN",
+                      help="targets by name or shell pattern ('*Visual*'); the release's 'global "
+                           "signal clean/raw' too (default: every ROI, in one model)")
+    what.add_argument("--no-baseline", action="store_true",
+                      help="skip the ridge baseline (it is reported beside every number otherwise)")
+    net = parser.add_argument_group("the network")
+    net.add_argument("--preset", choices=("auto", "tiny", "small", "base"),
+                     help="model size; auto (default): base on a GPU, tiny on a CPU")
+    net.add_argument("--init", metavar="LABRAM_OR_RUN",
+                     help="start from a LaBraM pre-training .pth, or from another run's model "
+                          "(fine-tuning); default: from scratch")
+    net.add_argument("--branches", choices=("ts", "spectral", "both"),
+                     help="temporal-spatial, spectral or both (default)")
+    net.add_argument("--scales", type=int, choices=(1, 2, 3, 4),
+                     help="spectral scales: the first K of 0.5/1/2/4 s (default 4)")
+    recipe = parser.add_argument_group("recipe (defaults: the paper's; see docs/training.md)")
+    recipe.add_argument("--epochs", type=int, metavar="N", help="epochs (default 20)")
+    recipe.add_argument("--batch-size", type=int, metavar="B",
+                        help="default 16 for intrascan, 64 across subjects")
+    recipe.add_argument("--lr", type=float, metavar="X", help="peak learning rate (default 3e-4)")
+    recipe.add_argument("--selection", choices=("val_mse", "val_r"),
+                        help="best epoch by validation MSE (default) or validation mean r")
+    recipe.add_argument("--shift-s", type=float, metavar="S",
+                        help="augmentation: random window shifts of up to S seconds (default 0)")
+    recipe.add_argument("--config", metavar="FILE.json",
+                        help="a TrainConfig JSON (docs/training.md); flags given here override it")
+    run = parser.add_argument_group("execution")
+    run.add_argument("--seed", type=int, metavar="S", help="random seed (default 0)")
+    run.add_argument("--deterministic", action="store_true",
+                     help="deterministic algorithms only (slower on GPU)")
+    run.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default auto")
+    run.add_argument("--precision", choices=("auto", "fp32", "bf16"),
+                     help="auto (default): bf16 autocast on GPU, fp32 on CPU")
+    run.add_argument("--num-workers", type=int, metavar="N",
+                     help="DataLoader worker processes (default 0: batches are sliced in-process)")
+    run.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train one model for all ROIs and evaluate it on held-out data (with a ridge baseline)",
+        description=(
+            "Train NeuroBOLT (all ROIs in one model) on a prepared cache and evaluate it, ROI by "
+            "ROI, on held-out data, with the ridge band-power baseline beside every number. The "
+            "epoch is chosen on validation data; the test data is used only for the final "
+            "metrics. Writes RUN/metrics.json, metrics_per_roi.tsv, predictions/, model/ and a "
+            "checkpoint after every epoch (--resume continues a killed run). Under `torchrun "
+            "--nproc_per_node N -m neurobolt train ...` it trains data-parallel. See "
+            "docs/training.md."
+        ),
+    )
+    parser.add_argument("cache", metavar="CACHE", help="prepared cache (`neurobolt prepare`)")
+    parser.add_argument("--out", required=True, metavar="RUN", help="run folder to write")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the unfinished run in RUN (same cache and options)")
+    add_protocol_options(parser)
+    parser.set_defaults(run=run)
+
+
+def build_config(args: argparse.Namespace):
+    """TrainConfig from --config (if any) with every flag the user gave applied over it."""
+    from ..train.config import TrainConfig
+
+    base = TrainConfig.load(args.config) if args.config else TrainConfig()
+    changes = {name: getattr(args, name) for name in _DIRECT if getattr(args, name) is not None}
+    if args.pooled:
+        changes["intrascan_pooled"] = True
+    if args.no_baseline:
+        changes["baseline"] = False
+    if args.deterministic:
+        changes["deterministic"] = True
+    if args.lr is not None:
+        changes["optim"] = base.optim.replace(lr=args.lr)
+    if args.config:
+        overridden = [k for k, v in changes.items() if getattr(base, k) != v]
+        if overridden:
+            log.info("flags override %s from %s", ", ".join(overridden), args.config)
+    values = {**base.to_dict(), **{k: v.to_dict() if hasattr(v, "to_dict") else v
+                                   for k, v in changes.items()}}
+    return TrainConfig.from_dict(values)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..evaluate.evaluate import format_metrics_table
+    from ..train import train
+
+    config = build_config(args)
+    result = train(args.cache, args.out, config, resume=args.resume,
+                   progress=not args.no_progress)
+    if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for the run
+        return 0
+    if result.metrics.get("baseline") is None and config.model == "neurobolt":
+        print("(no baseline: --no-baseline)")
+    print(format_metrics_table(result.metrics, limit=20))
+    print(f"run: {result.run_dir}  (metrics.json, metrics_per_roi.tsv, predictions/, model/)")
+    return 0

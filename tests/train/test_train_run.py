@@ -1,0 +1,150 @@
+"""train(): the run folder, model selection on validation only, resume/identity rules, errors."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neurobolt.errors import ConfigError, NeuroboltError
+from neurobolt.train import TrainingError, train
+
+
+@pytest.fixture(scope="module")
+def split_run(tmp_path_factory, prepared_small):
+    from neurobolt.train import TrainConfig
+
+    subjects = prepared_small.subjects
+    sheet = tmp_path_factory.mktemp("sheet") / "split.tsv"
+    sheet.write_text("subject\tsplit\n" + f"{subjects[0]}\ttrain\n{subjects[1]}\ttrain\n"
+                     f"{subjects[2]}\tval\n{subjects[3]}\ttest\n")
+    config = TrainConfig(preset="tiny", epochs=3, batch_size=16, model_overrides={"depth": 1},
+                         baseline=False, split_sheet=str(sheet))
+    run_dir = tmp_path_factory.mktemp("runs") / "run"
+    return train(prepared_small.root, run_dir, config, progress=False), config, sheet
+
+
+def test_run_folder_holds_everything(split_run, prepared_small):
+    result, config, _ = split_run
+    run = result.run_dir
+    for name in (".neurobolt", "config.json", "environment.json", "metrics.json",
+                 "metrics_per_roi.tsv", "log.jsonl", "checkpoint.pt", "model/config.json",
+                 "model/model.safetensors"):
+        assert (run / name).is_file(), name
+    metrics = json.loads((run / "metrics.json").read_text())
+    for key in ("protocol", "split", "mean_r", "rois", "baseline", "n_train_windows",
+                "n_test_windows", "best_epoch", "wall_s", "config"):
+        assert key in metrics, key
+    test_scan = metrics["split"]["test"]
+    assert len(test_scan) == 1 and (run / "predictions" / f"{test_scan[0]}.tsv").is_file()
+    assert set(metrics["rois"]) == set(prepared_small.roi_names)
+    assert metrics["n_train_windows"] == 2 * prepared_small.scans[0].n_volumes
+    assert json.loads((run / "config.json").read_text())["resolved"]["preset"] == "tiny"
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in log] == [1, 2, 3]
+    assert {"train_loss", "val_loss", "val_mean_r", "lr", "seconds"} <= set(log[0])
+    # the best epoch is the one with the lowest validation MSE
+    assert metrics["best_epoch"] == 1 + int(np.argmin([r["val_loss"] for r in log]))
+
+
+def test_exported_model_reproduces_the_heldout_predictions(split_run, prepared_small):
+    from neurobolt.data import WindowDataset
+    from neurobolt.model import load_model
+    from neurobolt.predict import predict_windows
+
+    result, _, _ = split_run
+    model = load_model(result.run_dir / "model")
+    assert model.preprocessing == prepared_small.preprocessing()
+    assert model.extra["trained"] is True and model.extra["best_epoch"] == result.metrics["best_epoch"]
+    (scan,) = result.metrics["split"]["test"]
+    stored = pd.read_csv(result.run_dir / "predictions" / f"{scan}.tsv", sep="\t")
+    windows = WindowDataset(prepared_small, {scan: np.arange(prepared_small.scan(scan).n_volumes)})
+    fresh = predict_windows(model, windows)
+    for name in prepared_small.roi_names:
+        np.testing.assert_allclose(stored[f"predicted:{name}"], fresh[name], atol=2e-5)
+    np.testing.assert_allclose(stored[[f"measured:{n}" for n in prepared_small.roi_names]],
+                               prepared_small.scan(scan).roi, atol=1e-5)
+
+
+def test_test_targets_never_influence_the_model(split_run, prepared_small, tmp_path):
+    """Scramble the test scan's targets: training, the chosen epoch and the weights are unchanged."""
+    from neurobolt.data import PreparedDataset
+    from neurobolt.model import load_model
+
+    result, config, _ = split_run
+    cache = tmp_path / "cache"
+    shutil.copytree(prepared_small.root, cache)
+    (scan,) = result.metrics["split"]["test"]
+    roi_file = cache / "scans" / scan / "roi.npy"
+    roi = np.load(roi_file)
+    np.save(roi_file, np.random.default_rng(0).permutation(roi))
+    other = train(PreparedDataset.open(cache).root, tmp_path / "run", config, progress=False)
+    assert other.metrics["best_epoch"] == result.metrics["best_epoch"]
+    a = load_model(result.run_dir / "model").state_dict()
+    b = load_model(other.run_dir / "model").state_dict()
+    assert all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a)
+    assert other.metrics["mean_r"] != pytest.approx(result.metrics["mean_r"])
+
+
+def test_evaluate_recomputes_the_stored_metrics(split_run):
+    from neurobolt.evaluate.evaluate import evaluate_run, format_metrics_table
+
+    result, _, _ = split_run
+    again = evaluate_run(result.run_dir)
+    assert again["recomputed_matches_stored"] is True
+    assert again["mean_r"] == pytest.approx(result.metrics["mean_r"], abs=1e-6)
+    table = format_metrics_table(again)
+    assert "model r" in table and "mean over 4 ROIs" in table
+
+
+def test_rerun_refused_and_resume_checks_identity(split_run, prepared_small):
+    result, config, _ = split_run
+    with pytest.raises(ConfigError, match="already holds a finished run"):
+        train(prepared_small.root, result.run_dir, config, progress=False)
+    with pytest.raises(ConfigError, match="different config"):
+        train(prepared_small.root, result.run_dir, config.replace(seed=5), resume=True,
+              progress=False)
+
+
+def test_out_folder_rules(prepared_small, tiny_config, tmp_path):
+    foreign = tmp_path / "notes"
+    foreign.mkdir()
+    (foreign / "todo.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="not written by neurobolt"):
+        train(prepared_small.root, foreign, tiny_config(), progress=False)
+    assert [p.name for p in foreign.iterdir()] == ["todo.txt"]
+    with pytest.raises(ConfigError, match="inside the input"):
+        train(prepared_small.root, prepared_small.root / "run", tiny_config(), progress=False)
+    with pytest.raises(ConfigError, match="holds no run to resume"):
+        train(prepared_small.root, tmp_path / "new", tiny_config(), resume=True, progress=False)
+    with pytest.raises(ConfigError, match="close matches"):
+        train(prepared_small.root, tmp_path / "r", tiny_config(rois=["sim_roi_1"]), progress=False)
+    assert not (tmp_path / "r").exists()  # refused before anything was written
+
+
+def test_non_finite_loss_stops_with_epoch_and_step_and_keeps_the_checkpoint(
+        prepared_small, tiny_config, tmp_path, monkeypatch):
+    import torch.nn.functional as F
+
+    from neurobolt.train import loop
+    from neurobolt.train.checkpoint import load_training_state
+
+    calls = {"n": 0}
+    real = F.mse_loss
+
+    def flaky(predicted, target):
+        calls["n"] += 1
+        loss = real(predicted, target)
+        return loss * float("nan") if calls["n"] == 10 else loss
+
+    monkeypatch.setattr(loop.F, "mse_loss", flaky)
+    config = tiny_config(epochs=3)
+    steps = -(-2 * prepared_small.scans[0].n_volumes // 16)   # 2 train subjects, batch 16 -> 7
+    with pytest.raises(TrainingError, match=f"epoch 2, step {10 - steps}") as info:
+        train(prepared_small.root, tmp_path / "run", config, progress=False)
+    assert "last good checkpoint (after epoch 1)" in str(info.value)
+    assert isinstance(info.value, NeuroboltError)
+    assert load_training_state(tmp_path / "run" / "checkpoint.pt")["epoch"] == 1
+    assert not (tmp_path / "run" / "metrics.json").exists()
