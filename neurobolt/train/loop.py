@@ -186,6 +186,8 @@ def fit(model, train_windows, val_windows, config: TrainConfig, fold_dir: Path, 
             **scores,
             "lr": float(optimizer.param_groups[0]["lr"] / optimizer.param_groups[0].get("lr_scale", 1)),
             "seconds": time.perf_counter() - epoch_started,
+            # the training batches alone (validation excluded), and the share spent waiting on data
+            "train_seconds": wait_s + step_s,
             "loader_wait_fraction": wait_s / max(1e-9, wait_s + step_s),
         }
         history.append(record)
