@@ -368,7 +368,7 @@ class RidgeRecordingPredictor:
 # ---------------------------------------------------------------------------------- checkpoint format
 def save_ridge(model: RidgeModel, out_dir: str | Path) -> Path:
     """Write ``config.json`` + ``ridge.safetensors`` into ``out_dir`` (claimed as a model folder)."""
-    from safetensors.numpy import save_file
+    from safetensors.numpy import save
 
     from .. import __version__
     from ..outputs import atomic_write, atomic_write_text, claim_output_dir
@@ -391,9 +391,11 @@ def save_ridge(model: RidgeModel, out_dir: str | Path) -> Path:
     out = claim_output_dir(out_dir, "model")
     tensors = {"coef": np.ascontiguousarray(model.coef, dtype=np.float32),
                "intercept": np.ascontiguousarray(model.intercept, dtype=np.float32)}
+    # serialised to bytes and written by us: safetensors' save_file replaces the file it is given
+    # by a new one with mode 0o600, which would lock labmates out of a shared model
+    payload = save(tensors, metadata={"format": FORMAT_NAME})
     # weights first, config.json last: an interrupted save leaves the previous config in charge
-    atomic_write(out / WEIGHTS_FILE,
-                 lambda tmp: save_file(tensors, str(tmp), metadata={"format": FORMAT_NAME}))
+    atomic_write(out / WEIGHTS_FILE, lambda tmp: tmp.write_bytes(payload))
     atomic_write_text(out / CONFIG_FILE, text + "\n")
     return out
 

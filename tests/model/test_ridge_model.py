@@ -1,6 +1,8 @@
 """The ridge baseline as a model: band-power features, within-recording standardisation, prediction
 by channel name, the recording-predictor protocol, and its checkpoint format."""
 import json
+import os
+import stat
 
 import numpy as np
 import pytest
@@ -195,6 +197,16 @@ def test_save_and_load_model_round_trip(tmp_path, prepared_small):
         eeg = _eeg(6)
         np.testing.assert_array_equal(loaded.predict(eeg, list(CHANNELS)), model.predict(eeg, list(CHANNELS)))
     save_ridge(model, out)  # our own folder may be written again
+
+
+def test_saved_files_keep_ordinary_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        out = save_ridge(_model(), tmp_path / "ridge")
+    finally:
+        os.umask(old)
+    for name in ("config.json", "ridge.safetensors"):
+        assert stat.S_IMODE((out / name).stat().st_mode) == 0o644, name
 
 
 def test_save_refuses_foreign_folders_and_unserialisable_extra(tmp_path):
