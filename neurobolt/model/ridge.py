@@ -258,8 +258,8 @@ class RidgeModel:
 
             if not isinstance(self.preprocessing, Preprocessing):
                 raise ConfigError("RidgeModel.preprocessing must be a Preprocessing or None")
-            p = self.preprocessing
-            if abs(p.eeg.sfreq - self.features.sfreq) > 1e-9 or abs(p.window_s - self.features.window_s) > 1e-9:
+            p, f = self.preprocessing, self.features
+            if abs(p.eeg.sfreq - f.sfreq) > 1e-9 or abs(p.window_s - f.window_s) > 1e-9:
                 raise ConfigError(
                     f"RidgeModel: features expect {self.features.window_s:g}-s windows at "
                     f"{self.features.sfreq:g} Hz but the preprocessing gives {p.window_s:g} s at "
