@@ -146,12 +146,32 @@ def _raw_scan_features(prepared, scan_id, rows, channels, config) -> np.ndarray:
     return np.concatenate(parts)
 
 
-TargetSource = Callable[[str, np.ndarray], np.ndarray] | Mapping[str, np.ndarray] | None
+TargetSource = (Sequence[str] | Callable[[str, np.ndarray], np.ndarray] | Mapping[str, np.ndarray]
+                | None)
 
 
-def _targets_of(targets: TargetSource, prepared, scan_id: str, rows: np.ndarray) -> np.ndarray:
-    if targets is None:
-        return np.asarray(prepared.scan(scan_id).roi[rows], dtype=np.float64)
+def _target_names(targets: TargetSource, roi_names, prepared) -> tuple[list[str] | None, list[str]]:
+    """(names read from the cache or None, the model's output names)."""
+    if isinstance(targets, str):
+        raise ConfigError("fit_ridge_baseline: targets must be a list of names, not one string")
+    if targets is None or not (callable(targets) or isinstance(targets, Mapping)):
+        names = list(prepared.roi_names if targets is None else targets)
+        if roi_names is not None and list(roi_names) != names:
+            raise ConfigError("fit_ridge_baseline: targets given by name are named by themselves; "
+                              "drop roi_names")
+        return names, names
+    if roi_names is None:
+        raise ConfigError("fit_ridge_baseline: name the targets (roi_names=...) when giving a "
+                          "function or arrays")
+    return None, list(roi_names)
+
+
+def _targets_of(targets: TargetSource, names, prepared, scan_id: str, rows: np.ndarray,
+                channels) -> np.ndarray:
+    if names is not None:  # the cache's columns: ROIs and/or extras (the release's global signals)
+        from ..data.windows import WindowDataset
+
+        return WindowDataset(prepared, {scan_id: rows}, channels, names).targets().astype(np.float64)
     if callable(targets):
         return np.asarray(targets(scan_id, rows), dtype=np.float64)
     if scan_id not in targets:
@@ -176,17 +196,15 @@ def fit_ridge_baseline(
     ``train`` / ``val``: ``{scan_id: kept-volume rows}`` of a
     :class:`~neurobolt.data.cache.PreparedDataset` (the same splits as the deep model); each
     (scan, part) is standardised on its own. ``targets`` (what to predict, the caller's choice):
-    None for the cache's ROI targets (``roi_names`` default to the cache's), a function
-    ``(scan_id, rows) -> (len(rows), R)`` or a mapping ``{scan_id: (n_volumes, R) array}`` (then
-    ``roi_names`` is required). Returns a :class:`RidgeModel` carrying the cache's preprocessing;
-    ``extra`` is added to its provenance.
+    None for every ROI of the cache; a list of the cache's target names (ROIs and/or extra columns
+    such as the release's 'global signal clean', as :class:`~neurobolt.data.windows.WindowDataset`
+    reads them); or, with ``roi_names`` naming them, a function ``(scan_id, rows) ->
+    (len(rows), R)`` or a mapping ``{scan_id: (n_volumes, R) array}``. Returns a
+    :class:`RidgeModel` carrying the cache's preprocessing; ``extra`` is added to its provenance.
     """
     channels = list(prepared.channel_names if channels is None else channels)
     config = default_features(prepared) if features is None else features
-    if targets is None:
-        roi_names = list(prepared.roi_names) if roi_names is None else list(roi_names)
-    elif roi_names is None:
-        raise ConfigError("fit_ridge_baseline: name the targets (roi_names=...) when giving targets")
+    names, roi_names = _target_names(targets, roi_names, prepared)
     parts = {}
     for part, selection in (("train", train), ("val", val)):
         chosen = {scan: np.asarray(rows, dtype=np.int64).reshape(-1) for scan, rows in selection.items()}
@@ -212,7 +230,7 @@ def fit_ridge_baseline(
         xs, ys = [], []
         for scan, rows in chosen.items():
             xs.append(scan_features(prepared, scan, rows, channels, config))
-            y = _targets_of(targets, prepared, scan, rows)
+            y = _targets_of(targets, names, prepared, scan, rows, channels)
             if y.ndim != 2 or y.shape != (rows.size, len(roi_names)):
                 raise InputError(
                     f"targets of scan {scan} ({part}) have shape {y.shape}; expected "

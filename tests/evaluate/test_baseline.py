@@ -161,12 +161,20 @@ def test_fit_reads_only_the_train_and_val_windows(prepared_small, monkeypatch):
     assert model.roi_names == ("a", "b") and model.coef.shape[1] == 2
 
 
-def test_targets_as_arrays_and_bad_splits(prepared_small):
+def test_targets_by_name_or_as_arrays_and_bad_splits(prepared_small):
     prepared = prepared_small
     train, val, _ = _split(prepared)
-    arrays = {scan: prepared.scan(scan).roi[:, 1:3] * 2.0 for scan in [*train, *val]}
+    names = [prepared.roi_names[2], prepared.roi_names[0]]
+    by_name = fit_ridge_baseline(prepared, train, val, targets=names)
+    assert by_name.roi_names == tuple(names)
+    arrays = {scan: prepared.scan(scan).roi[:, [2, 0]] for scan in [*train, *val]}
     model = fit_ridge_baseline(prepared, train, val, targets=arrays, roi_names=["x", "y"])
     assert model.roi_names == ("x", "y")
+    np.testing.assert_allclose(model.coef, by_name.coef, rtol=1e-5, atol=1e-7)
+    with pytest.raises(InputError, match="no target column"):
+        fit_ridge_baseline(prepared, train, val, targets=["no such ROI"])
+    with pytest.raises(ConfigError, match="not one string"):
+        fit_ridge_baseline(prepared, train, val, targets=names[0])
     with pytest.raises(ConfigError, match="roi_names"):
         fit_ridge_baseline(prepared, train, val, targets=arrays)
     with pytest.raises(InputError, match=r"expected \(\d+, 3\) for 3 ROI names"):
