@@ -58,7 +58,9 @@ def check_output_dir(out: str | Path, kind: str, *, inputs: Iterable[str | Path]
     """Check that ``out`` may receive an output of ``kind``; returns whether it already holds one.
 
     Refuses (ConfigError, one line): a path that is a file, a non-empty folder that neurobolt did
-    not claim for ``kind``, and a path inside one of ``inputs``. Nothing is written.
+    not claim for ``kind``, and a path inside one of ``inputs``. Nothing is written. A ``model``
+    folder without a marker whose config.json is a neurobolt model's (network or ridge) counts as
+    ours.
     """
     path = Path(out).expanduser()
     check_outside_inputs(path, inputs, option)
@@ -67,6 +69,8 @@ def check_output_dir(out: str | Path, kind: str, *, inputs: Iterable[str | Path]
     if not path.is_dir() or not any(path.iterdir()):
         return False
     marker = read_marker(path)
+    if marker is None and kind == "model" and _holds_model_config(path):
+        return True
     if marker is None:
         raise ConfigError(
             f"{option} '{path}' is not empty and was not written by neurobolt; choose a new or "
@@ -77,6 +81,18 @@ def check_output_dir(out: str | Path, kind: str, *, inputs: Iterable[str | Path]
             f"{option} '{path}' holds a neurobolt {marker['kind']}, not a {kind}; choose another folder"
         )
     return True
+
+
+# config.json formats of model folders saved before folders carried a marker: still ours
+_MODEL_FORMATS = ("neurobolt-model", "neurobolt-ridge")
+
+
+def _holds_model_config(folder: Path) -> bool:
+    try:
+        document = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(document, dict) and document.get("format") in _MODEL_FORMATS
 
 
 def claim_output_dir(out: str | Path, kind: str, *, inputs: Iterable[str | Path] = (),

@@ -67,3 +67,18 @@ def test_atomic_write_failure_leaves_target_untouched(tmp_path):
         atomic_write(target, broken)
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_unmarked_folder_with_a_neurobolt_model_config_counts_as_a_model(tmp_path):
+    for fmt in ("neurobolt-model", "neurobolt-ridge"):
+        folder = tmp_path / fmt
+        folder.mkdir()
+        (folder / "config.json").write_text(json.dumps({"format": fmt}))
+        assert check_output_dir(folder, "model") is True
+        with pytest.raises(ConfigError, match="not written by neurobolt"):
+            check_output_dir(folder, "run")  # a model folder is not a run folder
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "config.json").write_text(json.dumps({"format": "someone-else"}))
+    with pytest.raises(ConfigError, match="not written by neurobolt"):
+        check_output_dir(other, "model")

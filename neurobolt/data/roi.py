@@ -51,11 +51,21 @@ def postprocess_roi(
         sections_padlen = 3 * (2 * sos.shape[0] + 1 - min((sos[:, 2] == 0).sum(), (sos[:, 5] == 0).sum()))
         x = sosfiltfilt(sos, x, axis=0, padlen=min(int(sections_padlen), x.shape[0] - 1))
     if normalization == "zscore":
-        x -= x.mean(axis=0)
-        scale = x.std(axis=0)
-    elif normalization == "p95":
+        return zscore_columns(x)
+    if normalization == "p95":
         x -= x.mean(axis=0)
         scale = np.percentile(np.abs(x), 95, axis=0)
-    else:
-        return x
+        return np.divide(x, scale, out=np.zeros_like(x), where=scale > 0)
+    return x
+
+
+def zscore_columns(values) -> np.ndarray:
+    """Z-score each column (mean 0, population sd 1) in float64; a constant column becomes 0.
+
+    The one z-score of ROI series: prepared targets, the simulator's release tables and noise
+    ceiling all use it.
+    """
+    x = np.array(values, dtype=np.float64)  # a copy
+    x -= x.mean(axis=0)
+    scale = x.std(axis=0)
     return np.divide(x, scale, out=np.zeros_like(x), where=scale > 0)

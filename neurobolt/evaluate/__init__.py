@@ -8,6 +8,10 @@ _LAZY = {
     "mse": ".metrics",
     "series_metrics": ".metrics",
     "aggregate_scans": ".metrics",
+    "RidgeBaseline": ".baseline",
+    "DEFAULT_ALPHAS": ".baseline",
+    "scan_features": ".baseline",
+    "fit_ridge_baseline": ".baseline",
 }
 
 __all__ = list(_LAZY)

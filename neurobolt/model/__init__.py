@@ -4,6 +4,7 @@
 >>> y = model.predict(eeg_uV, ch_names)                # (B, C, 3200) µV -> (B, n_rois)
 >>> model = build_model(ch_names, roi_names, preset="base", init="labram-base.pth")
 >>> save_model(model, "out/model", extra={"target_mean": [...]})
+>>> ridge = load_model("run/baseline")                 # the ridge baseline: same predict API
 """
 from .checkpoints import (
     InitReport,
@@ -17,18 +18,34 @@ from .checkpoints import (
 )
 from .config import PRESETS, ModelConfig
 from .network import INPUT_SCALE_UV, NeuroBOLT
+from .ridge import (
+    BANDS_HZ,
+    BandPowerConfig,
+    RidgeModel,
+    band_power_features,
+    load_ridge,
+    save_ridge,
+    standardize_features,
+)
 
 __all__ = [
+    "BANDS_HZ",
+    "BandPowerConfig",
     "INPUT_SCALE_UV",
     "InitReport",
     "ModelConfig",
     "NeuroBOLT",
     "PRESETS",
+    "RidgeModel",
+    "band_power_features",
     "build_model",
     "load_labram_weights",
     "load_model",
+    "load_ridge",
     "official_to_ours",
     "read_roi_names",
     "safe_torch_load",
     "save_model",
+    "save_ridge",
+    "standardize_features",
 ]

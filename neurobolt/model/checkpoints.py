@@ -130,6 +130,18 @@ def _load_our_format(directory: Path) -> NeuroBOLT:
     return model
 
 
+def _config_format(directory: Path) -> str | None:
+    """The ``format`` tag of ``directory/config.json`` (None when there is no such file)."""
+    config_path = directory / CONFIG_FILE
+    if not config_path.is_file():
+        return None
+    try:
+        document = json.loads(config_path.read_text())
+    except (OSError, ValueError) as err:
+        raise CheckpointError(f"cannot read '{config_path}': {err}") from None
+    return document.get("format") if isinstance(document, dict) else None
+
+
 def _load_exact(model: NeuroBOLT, state: dict[str, torch.Tensor], source: Path) -> None:
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
@@ -380,6 +392,10 @@ def load_model(
 ) -> NeuroBOLT:
     """Load our checkpoint directory (or its config.json), or a released NeuroBOLT ``.pth``.
 
+    A directory whose config.json has ``"format": "neurobolt-ridge"`` is the ridge baseline: a
+    :class:`~neurobolt.model.ridge.RidgeModel` is returned (same ``predict`` and
+    ``recording_predictor``).
+
     ``ch_names``/``roi_names`` only apply to released checkpoints, which carry neither: a
     26-channel one defaults to the NeuroBOLT dataset order, ROIs default to ``roi_000``...
     The model is returned in eval mode.
@@ -392,6 +408,10 @@ def load_model(
                 f"'{directory}' is a neurobolt model: its channel and ROI names are stored with it; "
                 "do not pass ch_names/roi_names"
             )
+        if _config_format(directory) == "neurobolt-ridge":
+            from .ridge import load_ridge
+
+            return load_ridge(directory)
         model = _load_our_format(directory)
     else:
         payload = safe_torch_load(path)

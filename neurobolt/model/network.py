@@ -9,9 +9,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError
 from ..resources import labram_channel_order
 from .config import ModelConfig
+from .inputs import channel_positions, check_eeg_windows
 from .spectral import SpectralEncoder
 from .temporal_spatial import TemporalSpatialEncoder
 
@@ -82,18 +83,8 @@ class NeuroBOLT(nn.Module):
 
     def channel_index(self, ch_names: Sequence[str]) -> torch.Tensor:
         """Positions of ``ch_names`` in the training list (case-insensitive); InputError if unknown."""
-        lookup = {name.upper(): i for i, name in enumerate(self.config.ch_names)}
-        names = [str(n).upper() for n in ch_names]
-        unknown = [n for n in names if n not in lookup]
-        if unknown:
-            raise InputError(
-                f"channel(s) {unknown} are not among the model's {len(lookup)} training channels "
-                f"{list(self.config.ch_names)}; drop them or use a model trained with them"
-            )
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise InputError(f"channel(s) {dupes} appear more than once in ch_names")
-        return torch.tensor([lookup[n] for n in names], dtype=torch.long, device=self.head.weight.device)
+        positions = channel_positions(self.config.ch_names, ch_names)
+        return torch.tensor(positions, dtype=torch.long, device=self.head.weight.device)
 
     # ------------------------------------------------------------------ user entry point
     def enable_compile(self, **compile_kwargs) -> "NeuroBOLT":
@@ -152,38 +143,8 @@ class NeuroBOLT(nn.Module):
         return WindowwisePredictor(self, list(ch_names), batch_size=batch_size, precision=precision)
 
     def _check_input(self, eeg_uV, ch_names: Sequence[str]) -> np.ndarray:
-        if isinstance(eeg_uV, torch.Tensor):
-            eeg_uV = eeg_uV.detach().cpu().numpy()
-        data = np.asarray(eeg_uV)
-        if data.ndim == 2:
-            raise InputError(
-                f"EEG has shape {data.shape}; expected (windows, channels, samples): "
-                "add a leading axis for a single window (eeg[None])"
-            )
-        if data.ndim != 3:
-            raise InputError(f"EEG has shape {data.shape}; expected (windows, channels, samples)")
-        if not np.issubdtype(data.dtype, np.number) or np.iscomplexobj(data):
-            raise InputError(f"EEG must be real numbers, got dtype {data.dtype}")
-        if isinstance(ch_names, str):
-            raise InputError("ch_names must be a list of channel names, not one string")
-        if data.shape[1] != len(ch_names):
-            raise InputError(
-                f"EEG has {data.shape[1]} channels but {len(ch_names)} channel names were given"
-            )
-        if data.shape[2] != self.config.n_samples:
-            raise InputError(
-                f"EEG windows have {data.shape[2]} samples; the model expects {self.config.n_samples} "
-                f"({self.config.window_s:g} s at {self.config.sfreq:g} Hz): resample/cut the EEG first"
-            )
-        data = data.astype(np.float32, copy=False)
-        if not np.isfinite(data).all():
-            bad = np.argwhere(~np.isfinite(data).all(axis=2))
-            window, channel = bad[0]
-            raise InputError(
-                f"EEG contains NaN or infinite values ({len(bad)} window/channel pairs, first: "
-                f"window {window}, channel {ch_names[channel]}); interpolate or drop them first"
-            )
-        return data
+        return check_eeg_windows(eeg_uV, ch_names, n_samples=self.config.n_samples,
+                                 window_s=self.config.window_s, sfreq=self.config.sfreq)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
+from ..evaluate.metrics import pearson_r
 from . import writers
 from .bold import GroupCoupling, SubjectCoupling, simulate_roi_bold
 from .channels import pick_channel_names
@@ -18,7 +19,7 @@ from .config import SimulationConfig
 from .eeg import BANDS, ENVELOPE_RATE, SubjectEEGTraits, feature_names, simulate_eeg
 from .fmri import make_atlas, simulate_image, simulate_motion
 from .forward import RHYTHM_SOURCES, head_model
-from .truth import extract_global_signals, extract_roi_signals, pearson_columns, postprocess
+from .truth import extract_global_signals, extract_roi_signals, postprocess
 
 # Independent random streams: adding subjects or scans never changes the ones already there.
 _STREAM_ATLAS, _STREAM_GROUP, _STREAM_SUBJECT, _STREAM_SCAN = 0, 1, 2, 3
@@ -246,7 +247,7 @@ def simulate_study(
                 # The ceiling uses the files as written (float32 image, rounded confounds TSV).
                 confounds = pd.read_csv(confounds_file, sep="\t").to_numpy()
                 roi_clean = extract_roi_signals(str(bold_file), str(result.atlas_dseg), confounds)
-                r = pearson_columns(postprocess(roi_clean, config.tr), bold.predictable)
+                r = pearson_r(postprocess(roi_clean, config.tr), bold.predictable)
                 ceilings.append(pd.DataFrame(
                     {"scan": stem, "subject": f"sub-{subject}", "roi": atlas.names, "r": r}
                 ))

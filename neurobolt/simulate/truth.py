@@ -1,17 +1,14 @@
 """What a correct pipeline extracts from the simulated files, and the noise ceiling it implies.
 
 Extraction = nilearn ``NiftiLabelsMasker`` (ROI means) with the six motion confounds regressed out
-and linear detrending; then neurobolt's default ROI post-processing: 5th-order zero-phase
-Butterworth low-pass at 0.15 Hz and z-scoring. The ceiling of an ROI is Pearson r between that and
+and linear detrending; then neurobolt's default ROI post-processing (the same function prepare
+uses: 5th-order zero-phase Butterworth low-pass at 0.15 Hz and z-scoring). The ceiling of an ROI is
+Pearson r (:func:`neurobolt.evaluate.metrics.pearson_r`, the r every score uses) between that and
 the noiseless EEG-predictable BOLD: no EEG model can do better on average.
 """
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
-
-LOW_PASS_HZ = 0.15
-LOW_PASS_ORDER = 5
 
 
 def extract_roi_signals(img, labels_img, confounds: np.ndarray) -> np.ndarray:
@@ -33,20 +30,16 @@ def extract_global_signals(img, mask_img, confounds: np.ndarray) -> tuple[np.nda
     return raw, clean
 
 
-def zscore(x: np.ndarray) -> np.ndarray:
-    x = x - x.mean(axis=0, keepdims=True)
-    return x / x.std(axis=0, keepdims=True)
-
-
 def postprocess(roi_signals: np.ndarray, tr: float) -> np.ndarray:
-    """Default post-processing: zero-phase low-pass (when 0.15 Hz is below Nyquist), then z-score."""
-    nyquist = 0.5 / tr
-    if LOW_PASS_HZ < nyquist:
-        sos = signal.butter(LOW_PASS_ORDER, LOW_PASS_HZ, fs=1.0 / tr, output="sos")
-        roi_signals = signal.sosfiltfilt(sos, roi_signals, axis=0)
-    return zscore(roi_signals)
+    """neurobolt's default ROI post-processing (:func:`neurobolt.data.roi.postprocess_roi` with
+    the prepare defaults), the low-pass skipped where 0.15 Hz is not below Nyquist (TR >= 3.33 s)
+    so a long-TR study still has a ceiling."""
+    from ..data.config import FMRIOptions
+    from ..data.roi import postprocess_roi
 
-
-def pearson_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson r of each column of a with the same column of b."""
-    return (zscore(a) * zscore(b)).mean(axis=0)
+    defaults = FMRIOptions()
+    lowpass = defaults.lowpass_hz
+    if lowpass is not None and lowpass >= 0.5 / tr:
+        lowpass = None
+    return postprocess_roi(roi_signals, tr, lowpass_hz=lowpass,
+                           normalization=defaults.normalization)

@@ -129,11 +129,11 @@ def write_atlas(atlas_dir: Path, atlas) -> tuple[Path, Path, Path, Path]:
 def write_release_rois(path: Path, roi_clean: np.ndarray, names: list[str],
                        global_clean: np.ndarray, global_raw: np.ndarray) -> None:
     """ROI table like the release's: cleaned, z-scored ROI means plus two global signals, float32."""
-    from .truth import zscore
+    from ..data.roi import zscore_columns
 
-    table = pd.DataFrame(zscore(roi_clean).astype(np.float32), columns=names)
-    table["global signal clean"] = zscore(global_clean[:, None])[:, 0].astype(np.float32)
-    table["global signal raw"] = zscore(global_raw[:, None])[:, 0].astype(np.float32)
+    table = pd.DataFrame(zscore_columns(roi_clean).astype(np.float32), columns=names)
+    table["global signal clean"] = zscore_columns(global_clean[:, None])[:, 0].astype(np.float32)
+    table["global signal raw"] = zscore_columns(global_raw[:, None])[:, 0].astype(np.float32)
     path.parent.mkdir(parents=True, exist_ok=True)
     table.to_pickle(path)
 
