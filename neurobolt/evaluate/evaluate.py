@@ -41,8 +41,10 @@ def write_predictions(fold_dir: Path, frames: dict[str, pd.DataFrame]) -> None:
     out = fold_dir / PREDICTIONS_DIR
     out.mkdir(parents=True, exist_ok=True)
     for scan_id, frame in frames.items():
+        # 9 significant digits: float32 values round-trip exactly, so `neurobolt evaluate`
+        # recomputes the stored metrics to the last digit
         atomic_write_text(out / f"{scan_id}.tsv",
-                          frame.to_csv(sep="\t", index=False, float_format="%.6g"))
+                          frame.to_csv(sep="\t", index=False, float_format="%.9g"))
 
 
 def read_predictions(fold_dir: Path) -> dict[str, pd.DataFrame]:

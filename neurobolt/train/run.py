@@ -226,9 +226,9 @@ def fit_baseline(prepared, fold: Fold, channels, targets, config: TrainConfig, p
     from ..evaluate.baseline import fit_ridge_baseline
 
     ridge = fit_ridge_baseline(prepared, fold.parts["train"], fold.parts["val"], channels=channels,
-                               targets=targets, alphas=config.ridge_alphas)
+                               targets=targets, alphas=config.ridge_alphas,
+                               extra={**provenance, "model": "ridge"})
     ridge.preprocessing = preprocessing
-    ridge.extra = {**provenance, "model": "ridge"}
     return ridge
 
 

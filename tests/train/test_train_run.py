@@ -21,7 +21,7 @@ def split_run(tmp_path_factory, prepared_small):
     sheet.write_text("subject\tsplit\n" + f"{subjects[0]}\ttrain\n{subjects[1]}\ttrain\n"
                      f"{subjects[2]}\tval\n{subjects[3]}\ttest\n")
     config = TrainConfig(preset="tiny", epochs=3, batch_size=16, model_overrides={"depth": 1},
-                         baseline=False, split_sheet=str(sheet))
+                         split_sheet=str(sheet))
     run_dir = tmp_path_factory.mktemp("runs") / "run"
     return train(prepared_small.root, run_dir, config, progress=False), config, sheet
 
@@ -31,7 +31,7 @@ def test_run_folder_holds_everything(split_run, prepared_small):
     run = result.run_dir
     for name in (".neurobolt", "config.json", "environment.json", "metrics.json",
                  "metrics_per_roi.tsv", "log.jsonl", "checkpoint.pt", "model/config.json",
-                 "model/model.safetensors"):
+                 "model/model.safetensors", "baseline/config.json", "baseline/ridge.safetensors"):
         assert (run / name).is_file(), name
     metrics = json.loads((run / "metrics.json").read_text())
     for key in ("protocol", "split", "mean_r", "rois", "baseline", "n_train_windows",
@@ -40,6 +40,11 @@ def test_run_folder_holds_everything(split_run, prepared_small):
     test_scan = metrics["split"]["test"]
     assert len(test_scan) == 1 and (run / "predictions" / f"{test_scan[0]}.tsv").is_file()
     assert set(metrics["rois"]) == set(prepared_small.roi_names)
+    assert set(metrics["baseline"]["rois"]) == set(prepared_small.roi_names)
+    per_roi = pd.read_csv(run / "metrics_per_roi.tsv", sep="\t")
+    assert {"r", "baseline_r", "r_minus_baseline"} <= set(per_roi.columns)
+    row = per_roi.set_index("roi").loc[prepared_small.roi_names[0]]
+    assert row["r_minus_baseline"] == pytest.approx(row["r"] - row["baseline_r"], abs=2e-4)
     assert metrics["n_train_windows"] == 2 * prepared_small.scans[0].n_volumes
     assert json.loads((run / "config.json").read_text())["resolved"]["preset"] == "tiny"
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
@@ -62,8 +67,10 @@ def test_exported_model_reproduces_the_heldout_predictions(split_run, prepared_s
     stored = pd.read_csv(result.run_dir / "predictions" / f"{scan}.tsv", sep="\t")
     windows = WindowDataset(prepared_small, {scan: np.arange(prepared_small.scan(scan).n_volumes)})
     fresh = predict_windows(model, windows)
+    ridge = predict_windows(load_model(result.run_dir / "baseline"), windows)
     for name in prepared_small.roi_names:
         np.testing.assert_allclose(stored[f"predicted:{name}"], fresh[name], atol=2e-5)
+        np.testing.assert_allclose(stored[f"baseline:{name}"], ridge[name], atol=2e-5)
     np.testing.assert_allclose(stored[[f"measured:{n}" for n in prepared_small.roi_names]],
                                prepared_small.scan(scan).roi, atol=1e-5)
 
@@ -148,3 +155,17 @@ def test_non_finite_loss_stops_with_epoch_and_step_and_keeps_the_checkpoint(
     assert isinstance(info.value, NeuroboltError)
     assert load_training_state(tmp_path / "run" / "checkpoint.pt")["epoch"] == 1
     assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+def test_ridge_only_run_exports_a_predicting_model(prepared_small, subject_sheet, tiny_config,
+                                                   tmp_path):
+    from neurobolt.model import load_model
+    from neurobolt.model.ridge import RidgeModel
+
+    result = train(prepared_small.root, tmp_path / "ridge",
+                   tiny_config(model="ridge", split_sheet=str(subject_sheet)), progress=False)
+    assert result.metrics["model"] == "ridge" and result.metrics["baseline"] is None
+    assert result.metrics["best_epoch"] is None
+    model = load_model(tmp_path / "ridge" / "model")
+    assert isinstance(model, RidgeModel) and model.preprocessing == prepared_small.preprocessing()
+    assert not (tmp_path / "ridge" / "checkpoint.pt").exists()
