@@ -5,7 +5,8 @@ Two rules hold for every command that writes:
 * **Never overwrite what neurobolt did not write.** An output folder is claimed with
   :func:`claim_output_dir`: it must be new, empty, or carry the marker file of the same kind of
   output (``.neurobolt``, a small JSON written when the folder is claimed). It may not lie inside
-  one of the command's inputs.
+  one of the command's inputs. Folders written before markers existed are recognised by the one
+  file only neurobolt writes there (:data:`UNMARKED_SIGNS`).
 * **Never leave half a file, and keep ordinary permissions.** :func:`atomic_write_text` and
   :func:`atomic_write` write a temporary sibling, then rename it into place. The temporary file is
   created with ``open(..., "x")`` (mode 0o666 filtered by the umask, like any ordinary write),
@@ -25,6 +26,17 @@ from .errors import ConfigError
 
 MARKER_FILE = ".neurobolt"
 
+# Model formats whose folders neurobolt wrote before it wrote markers (their config.json "format").
+UNMARKED_MODEL_FORMATS = ("neurobolt-model",)
+
+# kind -> (file, test of its JSON content): how a folder of that kind written before markers existed
+# is recognised, so that a rerun may update it. Only a file neurobolt itself writes qualifies.
+UNMARKED_SIGNS: dict[str, tuple[str, Callable[[dict], bool]]] = {
+    "model": ("config.json", lambda doc: doc.get("format") in UNMARKED_MODEL_FORMATS),
+    "cache": ("dataset.json", lambda doc: "format_version" in doc and "scans" in doc
+              and "neurobolt_version" in doc),
+}
+
 
 def read_marker(folder: str | Path) -> dict | None:
     """The marker of a folder neurobolt claimed (``{"kind": ..., ...}``), or None."""
@@ -36,9 +48,23 @@ def read_marker(folder: str | Path) -> dict | None:
 
 
 def is_ours(folder: str | Path, kind: str) -> bool:
-    """Whether ``folder`` was claimed by neurobolt for this kind of output."""
+    """Whether ``folder`` was claimed by neurobolt for this kind of output (or, before markers
+    existed, written by neurobolt as one: see :data:`UNMARKED_SIGNS`)."""
     marker = read_marker(folder)
-    return marker is not None and marker["kind"] == kind
+    if marker is not None:
+        return marker["kind"] == kind
+    return _written_before_markers(Path(folder), kind)
+
+
+def _written_before_markers(folder: Path, kind: str) -> bool:
+    if kind not in UNMARKED_SIGNS:
+        return False
+    name, looks_ours = UNMARKED_SIGNS[kind]
+    try:
+        document = json.loads((folder / name).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(document, dict) and bool(looks_ours(document))
 
 
 def check_outside_inputs(out: str | Path, inputs: Iterable[str | Path], option: str = "--out") -> None:
@@ -72,9 +98,11 @@ def check_output_dir(out: str | Path, kind: str, *, inputs: Iterable[str | Path]
     if marker is None and kind == "model" and _holds_model_config(path):
         return True
     if marker is None:
+        if _written_before_markers(path, kind):
+            return True
         raise ConfigError(
-            f"{option} '{path}' is not empty and was not written by neurobolt; choose a new or "
-            "empty folder"
+            f"{option} '{path}' is not empty and was not written by neurobolt (it is not a "
+            f"neurobolt {kind}); choose a new or empty folder"
         )
     if marker["kind"] != kind:
         raise ConfigError(

@@ -50,3 +50,56 @@ def prepared_small(simulated_small, tmp_path_factory):
 
     cache = tmp_path_factory.mktemp("small_cache") / "cache"
     return prepare(simulated_small.out_dir, cache, progress=False)
+
+
+def tree_sha256(*paths) -> dict[str, str]:
+    """sha256 of every file under each path (a file or a folder): to prove inputs are untouched."""
+    import hashlib
+
+    digests = {}
+    for root in map(Path, paths):
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for file in files:
+            digests[str(file)] = hashlib.sha256(file.read_bytes()).hexdigest()
+    return digests
+
+
+@pytest.fixture
+def refused(capsys):
+    """Run the CLI on bad input and check the contract of every refusal; returns the error line.
+
+    Exit status 2, one error line on stderr, the last (``neurobolt COMMAND: error: ...``; log lines
+    of the run may precede it), no traceback,
+    and every file under ``inputs`` unchanged (sha256). Tests using it carry the ``bad_input``
+    mark, so ``pytest -m bad_input`` runs every refusal at once.
+    """
+    import logging
+
+    from neurobolt.cli import main
+
+    def run(argv: list[str], *, inputs=(), match: str | None = None) -> str:
+        before = tree_sha256(*inputs)
+        capsys.readouterr()
+        root = logging.getLogger()
+        saved = root.handlers[:]
+        try:
+            code = main([str(a) for a in argv])
+        finally:
+            root.handlers[:] = saved  # main() installs a handler bound to the captured stderr
+        err = capsys.readouterr().err
+        assert "Traceback" not in err, err
+        assert code == 2, f"exit status {code}, stderr: {err}"
+        # the error is one line, the last; log lines of the run (info, warnings) may precede it
+        lines = err.strip().splitlines()
+        errors = [line for line in lines if ": error: " in line]
+        assert len(errors) == 1 and lines[-1] == errors[0], f"expected one error line, got: {err}"
+        line = errors[0]
+        assert line.startswith(f"neurobolt {argv[0]}: error: "), line
+        assert tree_sha256(*inputs) == before, "an input file was modified"
+        if match is not None:
+            import re
+
+            assert re.search(match, line), f"{match!r} not in {line!r}"
+        return line
+
+    return run

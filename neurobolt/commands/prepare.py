@@ -2,7 +2,35 @@
 from __future__ import annotations
 
 import argparse
-import math
+
+
+# Python names in prepare's messages (PrepareConfig fields, keyword arguments of the readers)
+# -> this command's flags
+PREPARE_FLAGS = {
+    "EEGOptions.highpass": "--highpass",
+    "EEGOptions.notch": "--notch",
+    "EEGOptions.channel_map": "--channel-map",
+    "OnsetOptions.marker": "--marker",
+    "OnsetOptions.marker_regex": "--marker-regex",
+    "OnsetOptions.first_volume_s": "--first-volume-s",
+    "OnsetOptions.tr": "--tr",
+    "OnsetOptions.on_mismatch": "--on-mismatch",
+    "OnsetOptions.dummy_volumes": "--dummy-volumes",
+    "OnsetOptions.allow_gaps": "--allow-onset-gaps",
+    "FMRIOptions.atlas": "--atlas",
+    "FMRIOptions.labels": "--labels",
+    "FMRIOptions.lowpass_hz": "--roi-lowpass",
+    "FMRIOptions.normalization": "--normalization",
+    "marker=": "--marker ",
+    "marker_regex=": "--marker-regex ",
+    "first_volume_s=": "--first-volume-s ",
+    "tr=": "--tr ",
+    "on_mismatch=": "--on-mismatch ",
+    "dummy_volumes=": "--dummy-volumes ",
+    "allow_gaps=True": "--allow-onset-gaps",
+    "channel_map=": "--channel-map ",
+    "overwrite=True": "--overwrite",
+}
 
 
 def register(subparsers) -> None:
@@ -33,6 +61,9 @@ def register(subparsers) -> None:
                              "first N onsets), truncate (keep min(onsets, volumes))")
     onsets.add_argument("--dummy-volumes", type=int, default=0, metavar="N",
                         help="drop the first N volumes")
+    onsets.add_argument("--allow-onset-gaps", action="store_true",
+                        help="keep scans whose markers have gaps (> 1.5 median spacings, e.g. a "
+                             "lost trigger); by default such a scan is refused")
     fmri = parser.add_argument_group("fMRI")
     fmri.add_argument("--atlas", metavar="PATH",
                       help="label image or 4D probabilistic maps for 4D BOLD input")
@@ -47,23 +78,20 @@ def register(subparsers) -> None:
     eeg.add_argument("--highpass", default="0.5", metavar="HZ|none", help="high-pass (default 0.5 Hz)")
     eeg.add_argument("--notch", type=float, metavar="HZ", help="notch line frequency (and harmonics)")
     parser.add_argument("--overwrite", action="store_true",
-                        help="re-prepare every scan even when up to date")
+                        help="re-prepare every scan even when up to date, and replace a cache "
+                             "prepared from another input")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, option_flags=PREPARE_FLAGS)
 
 
 def _optional_hz(text: str, option: str) -> float | None:
+    from ..data.config import positive_number
     from ..errors import ConfigError
 
-    if text.strip().lower() in ("none", "off", "0"):
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise ConfigError(f"{option} must be a frequency in Hz or 'none', got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"{option} must be a positive frequency in Hz or 'none', got {text!r}")
-    return value
+    try:  # "0" also switches a filter off, as in MNE's l_freq=0
+        return positive_number(text, none_words=("none", "off", "0"))
+    except ValueError as err:
+        raise ConfigError(f"{option} (a frequency in Hz) {err}") from None
 
 
 def build_config(args: argparse.Namespace):
@@ -81,6 +109,7 @@ def build_config(args: argparse.Namespace):
         onsets=OnsetOptions(
             marker=marker, marker_regex=args.marker_regex, first_volume_s=args.first_volume_s,
             tr=args.tr, on_mismatch=args.on_mismatch, dummy_volumes=args.dummy_volumes,
+            allow_gaps=args.allow_onset_gaps,
         ),
         fmri=FMRIOptions(
             atlas=args.atlas, labels=args.labels,
@@ -113,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = build_config(args)
     dataset = prepare(args.input, args.out, config, overwrite=args.overwrite,
-                      progress=not args.no_progress)
+                      progress=not args.no_progress,
+                      verbose="DEBUG" if getattr(args, "verbose", False) else None)
     print(format_summary(dataset))
     return 0

@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -27,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..outputs import make_temporary_dir
 
 CACHE_FORMAT_VERSION = 1
 DATASET_FILE = "dataset.json"
@@ -66,20 +66,15 @@ def same_content(a: dict[str, dict], b: dict[str, dict]) -> bool:
         {k: (v["path"], v["sha256"]) for k, v in b.items()}
 
 
-def write_json_atomic(path: Path, payload: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(payload, indent=2) + "\n")
-    os.replace(tmp, path)
-
-
 def write_scan_folder(scan_dir: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
     """Write a scan folder via a temporary sibling folder renamed into place.
 
     A crash leaves either the previous complete folder or the new complete one, never a half scan
     (the temporary folder is a dot-folder that readers ignore and the next run removes).
     """
-    scan_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp_dir = Path(tempfile.mkdtemp(prefix=f".tmp-{scan_dir.name}-", dir=scan_dir.parent))
+    # make_temporary_dir, not tempfile.mkdtemp: a 0o700 folder renamed into place would lock
+    # labmates sharing the cache out of it
+    tmp_dir = make_temporary_dir(scan_dir.parent, scan_dir.name)
     try:
         for name, array in arrays.items():
             np.save(tmp_dir / f"{name}.npy", array, allow_pickle=False)

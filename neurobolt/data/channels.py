@@ -176,8 +176,8 @@ def select_eeg_channels(
             f"{where}: no EEG channel has a 10-20/10-10 name the model knows "
             f"({len(report.unmapped_eeg)} unmapped EEG channel(s): {shown or 'none'}; "
             f"{len(report.dropped_non_eeg)} non-EEG dropped). Give a channel map from your names to "
-            f"standard names, e.g. {{'{(report.unmapped_eeg or ['1'])[0]}': 'FP1'}} "
-            f"(Python: channel_map=...; CLI: see 'neurobolt prepare --help')"
+            f"standard names as channel_map=MAP, e.g. {{'{(report.unmapped_eeg or ['1'])[0]}': "
+            f"'FP1'}}", options=["channel_map="],
         )
     bads = [name for name in report.kept if name in raw.info["bads"]]
     if bads:

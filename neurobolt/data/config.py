@@ -18,12 +18,40 @@ ON_MISMATCH_POLICIES = ("error", "drop-extra", "truncate")
 NORMALIZATIONS = ("zscore", "p95", None)
 
 
+def positive_number(value, *, none_words: tuple[str, ...] = ()) -> float | None:
+    """``value`` (a number, or text such as a CLI flag or a manifest cell) as a positive finite
+    float; a text in ``none_words`` (case-insensitive) gives None.
+
+    Raises ``ValueError`` whose message completes "<name> ...": each caller names the option or
+    the cell, and raises its own error class (ConfigError for options, InputError for files).
+    """
+    if isinstance(value, str):
+        if value.strip().lower() in none_words:
+            return None
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"must be a positive number{_or_words(none_words)}, got {value!r}") from None
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"must be a positive number{_or_words(none_words)}, got {value!r}")
+    else:
+        number = float(value)
+    if not math.isfinite(number) or number <= 0:
+        raise ValueError(f"must be a positive number{_or_words(none_words)}, got {value!r}")
+    return number
+
+
+def _or_words(words: tuple[str, ...]) -> str:
+    return f" or {words[0]!r}" if words else ""
+
+
 def _check_positive(owner: str, name: str, value, *, allow_none: bool = False) -> None:
     if value is None and allow_none:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or value <= 0:
-        raise ConfigError(f"{owner}.{name} must be a positive number, got {value!r}")
+    try:
+        positive_number(value)
+    except ValueError as err:
+        raise ConfigError(f"{owner}.{name} {err}", options=[f"{owner}.{name}"]) from None
 
 
 @dataclass
@@ -46,18 +74,21 @@ class EEGOptions(Config):
             value = getattr(self, name)
             if value is not None and value >= nyquist:
                 raise ConfigError(
-                    f"EEGOptions.{name}={value} Hz is not below the Nyquist frequency "
-                    f"({nyquist} Hz at sfreq={self.sfreq} Hz)"
+                    f"EEGOptions.{name} ({value:g} Hz) is not below the Nyquist frequency "
+                    f"({nyquist:g} Hz at EEGOptions.sfreq {self.sfreq:g} Hz)",
+                    options=[f"EEGOptions.{name}", "EEGOptions.sfreq"],
                 )
         if self.highpass is not None and self.lowpass is not None and self.highpass >= self.lowpass:
             raise ConfigError(
-                f"EEGOptions: highpass ({self.highpass} Hz) must be below lowpass ({self.lowpass} Hz)"
+                f"EEGOptions.highpass ({self.highpass:g} Hz) must be below EEGOptions.lowpass "
+                f"({self.lowpass:g} Hz)", options=["EEGOptions.highpass", "EEGOptions.lowpass"],
             )
         if self.channel_map is not None:
             if not isinstance(self.channel_map, dict) or not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in self.channel_map.items()
             ):
-                raise ConfigError("EEGOptions.channel_map must map channel names (str) to names (str)")
+                raise ConfigError("EEGOptions.channel_map must map channel names (str) to names (str)",
+                                  options=["EEGOptions.channel_map"])
 
 
 @dataclass
@@ -71,33 +102,43 @@ class OnsetOptions(Config):
     tr: float | None = None
     on_mismatch: str = "error"
     dummy_volumes: int = 0
+    # a gap between two markers (a lost trigger: every later volume a TR late) is refused unless the
+    # timing is irregular on purpose
+    allow_gaps: bool = False
 
     def __post_init__(self) -> None:
+        marker, regex, first = ("OnsetOptions.marker", "OnsetOptions.marker_regex",
+                                 "OnsetOptions.first_volume_s")
         if isinstance(self.marker, list) and not all(isinstance(m, str) for m in self.marker):
-            raise ConfigError("OnsetOptions.marker must be a name or a list of names")
+            raise ConfigError(f"{marker} must be a name or a list of names", options=[marker])
         if self.marker is not None and self.marker_regex is not None:
-            raise ConfigError("OnsetOptions: give either marker or marker_regex, not both")
+            raise ConfigError(f"give either {marker} or {regex}, not both", options=[marker, regex])
         if self.first_volume_s is not None:
             if self.marker is not None or self.marker_regex is not None:
                 raise ConfigError(
-                    "OnsetOptions: first_volume_s (onsets from first volume + TR) cannot be combined "
-                    "with marker/marker_regex"
+                    f"{first} (onsets from the first volume + TR) cannot be combined with {marker} "
+                    f"or {regex}", options=[first, marker, regex],
                 )
-            if not math.isfinite(self.first_volume_s) or self.first_volume_s < 0:
-                raise ConfigError(
-                    f"OnsetOptions.first_volume_s must be >= 0 s, got {self.first_volume_s!r}"
-                )
+            if isinstance(self.first_volume_s, bool) \
+                    or not isinstance(self.first_volume_s, (int, float)) \
+                    or not math.isfinite(self.first_volume_s) or self.first_volume_s < 0:
+                raise ConfigError(f"{first} must be >= 0 s, got {self.first_volume_s!r}",
+                                  options=[first])
         _check_positive("OnsetOptions", "tr", self.tr, allow_none=True)
         if self.on_mismatch not in ON_MISMATCH_POLICIES:
             raise ConfigError(
                 f"OnsetOptions.on_mismatch must be one of {ON_MISMATCH_POLICIES}, "
-                f"got {self.on_mismatch!r}"
+                f"got {self.on_mismatch!r}", options=["OnsetOptions.on_mismatch"],
             )
         if isinstance(self.dummy_volumes, bool) or not isinstance(self.dummy_volumes, int) \
                 or self.dummy_volumes < 0:
             raise ConfigError(
-                f"OnsetOptions.dummy_volumes must be an integer >= 0, got {self.dummy_volumes!r}"
+                f"OnsetOptions.dummy_volumes must be an integer >= 0, got {self.dummy_volumes!r}",
+                options=["OnsetOptions.dummy_volumes"],
             )
+        if not isinstance(self.allow_gaps, bool):
+            raise ConfigError(f"OnsetOptions.allow_gaps must be True or False, got {self.allow_gaps!r}",
+                              options=["OnsetOptions.allow_gaps"])
 
     @property
     def uses_markers(self) -> bool:
@@ -121,12 +162,14 @@ class FMRIOptions(Config):
         _check_positive("FMRIOptions", "lowpass_hz", self.lowpass_hz, allow_none=True)
         if self.normalization not in NORMALIZATIONS:
             raise ConfigError(
-                f"FMRIOptions.normalization must be 'zscore', 'p95' or None, got {self.normalization!r}"
+                f"FMRIOptions.normalization must be 'zscore', 'p95' or None, got {self.normalization!r}",
+                options=["FMRIOptions.normalization"],
             )
         if self.confound_columns is not None and not all(
             isinstance(c, str) for c in self.confound_columns
         ):
-            raise ConfigError("FMRIOptions.confound_columns must be a list of column names")
+            raise ConfigError("FMRIOptions.confound_columns must be a list of column names",
+                              options=["FMRIOptions.confound_columns"])
 
 
 @dataclass

@@ -6,14 +6,14 @@ are, and what the layout implies (default marker, TR). Nothing here reads signal
 from __future__ import annotations
 
 import logging
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import ConfigError, InputError
+from .config import positive_number
 
 logger = logging.getLogger(__name__)
 
@@ -104,9 +104,14 @@ def discover_scans(input_path: str | Path, *, atlas: str | Path | None = None,
                    labels: str | Path | None = None) -> list[ScanSource]:
     """List the scans of ``input_path`` (layout auto-detected), sorted by scan id.
 
-    ``atlas``/``labels`` (e.g. from the config) apply to scans whose fMRI is a 4D NIfTI and that do
-    not name their own atlas (a manifest column wins over them).
+    ``atlas``/``labels`` (the user's ``FMRIOptions``) apply to every scan whose fMRI is a 4D NIfTI:
+    they replace what the layout discovered (a BIDS ``derivatives/atlas/``); a manifest row naming
+    another atlas or labels file is a conflict, refused. A path that does not exist, or an atlas
+    given for an input without 4D fMRI, is a :class:`~neurobolt.errors.ConfigError`: an option is
+    used or refused, never ignored.
     """
+    atlas = _user_file(atlas, "FMRIOptions.atlas")
+    labels = _user_file(labels, "FMRIOptions.labels")
     layout = detect_layout(input_path)
     path = Path(input_path).resolve()
     if layout == "manifest":
@@ -115,22 +120,57 @@ def discover_scans(input_path: str | Path, *, atlas: str | Path | None = None,
         scans = _discover_release(path)
     else:
         scans = _discover_bids(path)
-    for scan in scans:
-        if scan.fmri is not None:
-            if scan.atlas is None and atlas is not None:
-                scan.atlas = Path(atlas).resolve()
-            if scan.labels is None and labels is not None:
-                scan.labels = Path(labels).resolve()
-            if scan.atlas is None:
-                raise InputError(
-                    f"scan {scan.scan_id}: the fMRI '{scan.fmri}' is a 4D image but no atlas is given; "
-                    f"pass --atlas (a label image or 4D probabilistic maps) or an 'atlas' manifest column"
-                )
+    with_bold = [scan for scan in scans if scan.fmri is not None]
+    if not with_bold and (atlas is not None or labels is not None):
+        given = [name for name, value in (("FMRIOptions.atlas", atlas), ("FMRIOptions.labels", labels))
+                 if value is not None]
+        raise ConfigError(
+            f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} to 4D BOLD images, but "
+            f"every scan of '{path}' has a ready ROI table ({layout} layout); leave "
+            f"{'them' if len(given) > 1 else 'it'} out",
+            options=given,
+        )
+    for scan in with_bold:
+        _apply_user_atlas(scan, atlas, labels)
+        if scan.atlas is None:
+            raise InputError(
+                f"scan {scan.scan_id}: the fMRI '{scan.fmri}' is a 4D image but no atlas is given; "
+                f"pass FMRIOptions.atlas (a label image or 4D probabilistic maps) or an 'atlas' "
+                f"manifest column", options=["FMRIOptions.atlas"],
+            )
     ids = [s.scan_id for s in scans]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
         raise InputError(f"input '{input_path}': scan ids {duplicates} appear more than once")
     return sorted(scans, key=lambda s: s.scan_id)
+
+
+def _user_file(value: str | Path | None, option: str) -> Path | None:
+    if value is None:
+        return None
+    file = Path(value).expanduser().resolve()
+    if not file.is_file():
+        raise ConfigError(f"{option} '{value}' does not exist or is not a file", options=[option])
+    return file
+
+
+def _apply_user_atlas(scan: ScanSource, atlas: Path | None, labels: Path | None) -> None:
+    """The user's atlas/labels win over the layout's; a manifest row that names others conflicts."""
+    if scan.layout == "manifest":
+        for role, given in (("atlas", atlas), ("labels", labels)):
+            own = getattr(scan, role)
+            if given is not None and own is not None and own != given:
+                option = f"FMRIOptions.{role}"
+                raise ConfigError(
+                    f"scan {scan.scan_id}: {option} '{given}' differs from the manifest's {role} "
+                    f"'{own}'; give one of them", options=[option],
+                )
+    if atlas is not None:
+        if scan.atlas != atlas:
+            scan.labels = None  # labels found next to another atlas name that atlas's regions
+        scan.atlas = atlas
+    if labels is not None:
+        scan.labels = labels
 
 
 # --- manifest ---------------------------------------------------------------------------------
@@ -186,11 +226,9 @@ def _discover_manifest(path: Path) -> list[ScanSource]:
         tr = cell("tr")
         if tr is not None:
             try:
-                tr_value = float(tr)
-            except ValueError:
-                raise InputError(f"{where}: tr {tr!r} is not a number of seconds") from None
-            if not math.isfinite(tr_value) or tr_value <= 0:
-                raise InputError(f"{where}: tr must be a positive number of seconds, got {tr!r}")
+                tr = positive_number(tr)
+            except ValueError as err:
+                raise InputError(f"{where}: the tr column (seconds) {err}") from None
         session, run, task = cell("session"), cell("run"), cell("task")
         scan_id = cell("scan_id") or "_".join(
             part for part in (
@@ -206,7 +244,7 @@ def _discover_manifest(path: Path) -> list[ScanSource]:
             scan_id=scan_id, subject=subject, session=session, run=run, task=task, eeg=eeg,
             fmri=fmri, roi_table=roi_table, confounds=file_cell("confounds"),
             atlas=file_cell("atlas"), labels=file_cell("labels"), sidecar=file_cell("sidecar"),
-            tr=float(tr) if tr is not None else None, marker=cell("marker"), layout="manifest",
+            tr=tr, marker=cell("marker"), layout="manifest",
         ))
     return scans
 

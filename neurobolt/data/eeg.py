@@ -1,8 +1,8 @@
 """Turn a raw EEG recording into the model's input signal: standard EEG channels, 200 Hz, high-passed, µV.
 
 Order matters and is fixed: select channels (so nothing is spent resampling ECG or CWL channels), check for
-NaN/Inf and flat channels on the original samples, resample with MNE's anti-aliased resampler, then filter
-at the new rate (the FIR filters are much shorter at 200 Hz than at the 5 kHz of EEG-fMRI amplifiers).
+NaN/Inf and flat channels on the original samples (a recording whose every EEG channel is flat is
+refused), resample with MNE's anti-aliased resampler, then filter at the new rate (the FIR filters are much shorter at 200 Hz than at the 5 kHz of EEG-fMRI amplifiers).
 Time zero of the result is the first sample of the input ``raw``; volume onsets
 (:func:`neurobolt.data.onsets.find_volume_onsets`) use the same zero.
 """
@@ -71,6 +71,12 @@ def preprocess_eeg(
     if not selected.preload:
         selected.load_data(verbose=verbose)
     flat = _check_values(selected, where, {new: old for old, new in report.kept.items()})
+    if flat and len(flat) == len(selected.ch_names):
+        raise InputError(
+            f"{where}: every EEG channel is flat ({len(flat)} channels, peak-to-peak below "
+            f"{_FLAT_PTP_VOLTS * 1e6:g} uV): the recording holds no signal; check the file (and the "
+            f"channels it stores)"
+        )
     if flat:
         message = f"{where}: flat channel(s) {', '.join(flat)} (no signal); kept, but check the recording"
         report.notes.append(message)

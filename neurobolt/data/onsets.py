@@ -7,7 +7,9 @@ same zero as :func:`neurobolt.data.eeg.preprocess_eeg`'s output. Without markers
 volume's time plus the TR.
 
 Alignment errors are silent killers (one missing marker shifts every later volume), so the count is checked
-against the fMRI volume count with an explicit policy, and the spacing against the TR.
+against the fMRI volume count with an explicit policy, the spacing against the TR, and a gap between two
+markers (a lost trigger, even when the count matches) is refused unless the user says the timing is
+irregular (``allow_gaps``). Volumes and markers are counted from 1 in messages.
 """
 from __future__ import annotations
 
@@ -61,6 +63,7 @@ def find_volume_onsets(
     n_volumes: int | None = None,
     on_mismatch: str = "error",
     dummy_volumes: int = 0,
+    allow_gaps: bool = False,
     source=None,
 ) -> VolumeOnsets:
     """Volume onsets from markers (exact names or a regex) or from ``first_volume_s`` + ``tr``.
@@ -76,7 +79,9 @@ def find_volume_onsets(
 
     Then the first ``dummy_volumes`` volumes are dropped (their ``volume_index`` is skipped, so the indices
     still address rows of the full fMRI run). The median spacing is compared with ``tr`` (warning above
-    1 %), and gaps (missing markers inside the run) are warned about.
+    1 %). A gap (two markers more than 1.5 median spacings apart: a lost trigger, which puts every later
+    volume a TR late even when the count matches) is an :class:`InputError` naming the markers, unless
+    ``allow_gaps`` (irregular timing on purpose), which only warns.
     """
     where = f"'{source}'" if source is not None else "the recording"
     _validate(marker, marker_regex, first_volume_s, tr, n_volumes, on_mismatch, dummy_volumes)
@@ -89,10 +94,12 @@ def find_volume_onsets(
     volume_index = np.arange(len(onsets), dtype=np.int64)
     tr_estimate = float(np.median(np.diff(onsets))) if len(onsets) >= 2 else None
     notes += _spacing_warnings(onsets, tr, tr_estimate, where)
+    notes += _check_gaps(onsets, tr_estimate, where, allow_gaps)
     if dummy_volumes:
         if dummy_volumes >= len(onsets):
             raise InputError(
-                f"{where}: dummy_volumes={dummy_volumes} would drop all {len(onsets)} volume onsets"
+                f"{where}: dummy_volumes={dummy_volumes} would drop all {len(onsets)} volume onsets",
+                options=["dummy_volumes="],
             )
         onsets, volume_index = onsets[dummy_volumes:], volume_index[dummy_volumes:]
     for note in notes:
@@ -109,9 +116,10 @@ def _validate(marker, marker_regex, first_volume_s, tr, n_volumes, on_mismatch, 
             f"marker_regex, or first_volume_s with tr; got {given or 'none'}"
         )
     if first_volume_s is not None and not (tr and tr > 0):
-        raise ConfigError("first_volume_s needs the repetition time tr (seconds, > 0)")
+        raise ConfigError("first_volume_s=S needs the repetition time tr=S (seconds, > 0)",
+                          options=["first_volume_s=", "tr="])
     if tr is not None and not tr > 0:
-        raise ConfigError(f"tr must be positive seconds, got {tr!r}")
+        raise ConfigError(f"tr={tr!r} is not a positive number of seconds", options=["tr="])
     if on_mismatch not in ON_MISMATCH_POLICIES:
         raise ConfigError(f"on_mismatch={on_mismatch!r}: use one of {', '.join(ON_MISMATCH_POLICIES)}")
     if n_volumes is not None and int(n_volumes) < 1:
@@ -155,7 +163,8 @@ def _onsets_from_markers(raw, marker, marker_regex, where) -> np.ndarray:
         found = ", ".join(f"{d!r} ({n})" for d, n in counts.most_common(30)) or "none (no annotations or events)"
         raise InputError(
             f"{where}: no volume marker {wanted}; the markers in this file are: {found}. Pass the right "
-            f"marker name, a marker regex, or first_volume_s with tr when there are no markers"
+            f"name (marker=NAME or marker_regex=RE), or first_volume_s=S with tr=S when there are no "
+            f"markers", options=["marker=", "marker_regex=", "first_volume_s=", "tr="],
         )
     # identical times (some systems write a marker twice) would make zero-length volumes
     return np.unique(onsets[chosen])
@@ -166,7 +175,8 @@ def _onsets_from_tr(raw, first_volume_s, tr, n_volumes) -> np.ndarray:
         duration = raw.n_times / raw.info["sfreq"]
         n_volumes = int(np.floor((duration - first_volume_s) / tr + 1e-9)) + 1
         if n_volumes < 1:
-            raise InputError(f"first_volume_s={first_volume_s} s lies after the end of the recording ({duration:.1f} s)")
+            raise InputError(f"first_volume_s={first_volume_s} s lies after the end of the recording "
+                             f"({duration:.1f} s)", options=["first_volume_s="])
     return first_volume_s + tr * np.arange(int(n_volumes), dtype=np.float64)
 
 
@@ -184,7 +194,7 @@ def _apply_policy(onsets, n_volumes, on_mismatch, where, notes) -> np.ndarray:
     raise InputError(
         f"{message}. Check the marker name and the fMRI file; if the difference is expected, choose "
         f"on_mismatch='drop-extra' (more markers than volumes: keep the first) or 'truncate' (keep the "
-        f"common first volumes)"
+        f"common first volumes)", options=["on_mismatch="],
     )
 
 
@@ -197,11 +207,25 @@ def _spacing_warnings(onsets, tr, tr_estimate, where) -> list[str]:
             f"{where}: volume markers are {tr_estimate:.4f} s apart (median) but the TR is {tr:g} s "
             f"({100 * abs(tr_estimate - tr) / tr:.1f} % off); check the marker name and the TR"
         )
-    gaps = np.flatnonzero(np.diff(onsets) > GAP_FACTOR * tr_estimate)
-    if gaps.size:
-        shown = ", ".join(f"after volume {i} ({onsets[i]:.2f} s)" for i in gaps[:5])
-        notes.append(
-            f"{where}: {gaps.size} gap(s) in the volume markers ({shown}); markers may be missing, which "
-            f"would shift every later volume"
-        )
     return notes
+
+
+def _check_gaps(onsets, tr_estimate, where, allow_gaps) -> list[str]:
+    if tr_estimate is None:
+        return []
+    spacing = np.diff(onsets)
+    gaps = np.flatnonzero(spacing > GAP_FACTOR * tr_estimate)
+    if not gaps.size:
+        return []
+    # i is the 0-based index of the marker before the gap: markers i+1 and i+2 counting from 1
+    shown = ", ".join(f"markers {i + 1} and {i + 2} ({onsets[i]:.2f} s and {onsets[i + 1]:.2f} s) are "
+                      f"{spacing[i]:.2f} s apart" for i in gaps[:3])
+    more = f" and {gaps.size - 3} more" if gaps.size > 3 else ""
+    problem = (f"{where}: {gaps.size} gap(s) in the volume markers, counting from 1: {shown}{more}, "
+               f"against a median spacing of {tr_estimate:.2f} s")
+    if allow_gaps:
+        return [f"{problem}; kept as they are (allow_gaps=True)"]
+    raise InputError(
+        f"{problem}. A lost trigger puts every later volume one TR late; check the markers, or pass "
+        f"allow_gaps=True if the timing really is irregular", options=["allow_gaps=True"],
+    )

@@ -8,8 +8,10 @@ volumes that have a full window of EEG before their onset -> one cache folder (s
 """
 from __future__ import annotations
 
+import json
 import logging
 import re
+import shutil
 import time
 import warnings
 from collections import Counter
@@ -19,9 +21,10 @@ import numpy as np
 
 from .. import __version__
 from ..errors import ConfigError, InputError
+from ..outputs import MARKER_FILE, atomic_write_json, check_output_dir, claim_output_dir
 from .cache import (CACHE_FORMAT_VERSION, DATASET_FILE, SCANS_DIR, PreparedDataset, common_channels,
                     file_fingerprints, read_meta, remove_stale_temporaries, same_content,
-                    write_json_atomic, write_scan_folder)
+                    write_scan_folder)
 from .config import PrepareConfig
 from .discover import ScanSource, discover_scans
 
@@ -29,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 # Volume markers tried, in this order, when neither the options nor the layout name one: the
 # BrainVision/BrainAmp scanner trigger (R128, as written by BrainVision and by mne-bids) and the
-# NeuroBOLT release's R149. Any other marker must be named (--marker / --marker-regex).
+# NeuroBOLT release's R149. Any other marker must be named (OnsetOptions.marker / marker_regex).
 DEFAULT_MARKERS = ("Response/R128", "R128", "Response/R149", "R149")
 
 # ROI-table columns that are not ROIs: kept aside in extra.npy (the release's global signals).
@@ -37,35 +40,56 @@ _EXTRA_COLUMN = re.compile(r"^global[ _]signal", re.IGNORECASE)
 
 
 def prepare(input, out, config: PrepareConfig | None = None, *, overwrite: bool = False,
-            progress: bool = True) -> PreparedDataset:
+            progress: bool = True, verbose: bool | str | int | None = None) -> PreparedDataset:
     """Prepare every scan of ``input`` (BIDS folder, manifest TSV/CSV, or NeuroBOLT release folder).
 
     Parameters
     ----------
     input : the dataset; its layout is detected (see :func:`neurobolt.data.discover.discover_scans`).
-    out : cache folder (created). Must not lie inside the input folder; input files are only read.
+    out : cache folder (created): new, empty, or a cache of the same input (a cache of another
+        input is refused unless ``overwrite``, which replaces it). Must not lie inside the input
+        folder; input files are only read.
     config : :class:`PrepareConfig`; defaults: 200 Hz, 0.5 Hz high-pass, ROI low-pass 0.15 Hz +
         z-score, 16-s windows, onset count must equal the volume count.
-    overwrite : re-prepare every scan even when its inputs and options are unchanged.
-    progress : show a tqdm progress bar over scans.
+    overwrite : re-prepare every scan even when its inputs and options are unchanged (and replace a
+        cache prepared from another input).
+    progress : show a progress bar over scans (only when stderr is a terminal; see
+        :func:`neurobolt.progress.progress_bar`).
+    verbose : MNE's convention (``True``/``False``, or a level such as ``"INFO"``, ``"DEBUG"``):
+        how much MNE and mne-bids log while reading and filtering. ``None`` (default) is
+        ``"WARNING"``: quiet. (In MNE, None means MNE's global level, INFO unless set; here it
+        would print about 13 filter-design lines per scan.)
 
     Returns the :class:`PreparedDataset`; its ``run_report`` lists, per scan, ``status`` ("prepared"
     or "skipped, up to date"), kept volumes and dropped volumes by reason.
     """
-    from tqdm.auto import tqdm
+    from mne.utils import use_log_level
+
+    with use_log_level("WARNING" if verbose is None else verbose):
+        return _prepare(input, out, config, overwrite=overwrite, progress=progress)
+
+
+def _prepare(input, out, config: PrepareConfig | None, *, overwrite: bool,
+             progress: bool) -> PreparedDataset:
+    from ..progress import progress_bar
 
     config = PrepareConfig() if config is None else config
     if not isinstance(config, PrepareConfig):
         raise ConfigError(f"config must be a PrepareConfig, got {type(config).__name__}")
     input_path, out = Path(input).resolve(), Path(out).resolve()
-    _check_output_location(input_path, out)
+    holds_cache = check_output_dir(out, "cache", inputs=[input_path])
+    replace = holds_cache and _check_same_input(out, input_path, overwrite)
     scans = discover_scans(input_path, atlas=config.fmri.atlas, labels=config.fmri.labels)
     scans_dir = out / SCANS_DIR
+    if replace:  # --overwrite of a cache of another input: clear it completely, never mix the two
+        shutil.rmtree(scans_dir, ignore_errors=True)
+        (out / DATASET_FILE).unlink(missing_ok=True)
+    claim_output_dir(out, "cache", inputs=[input_path], input=str(input_path))
     scans_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(scans_dir)
 
     report, metas = [], []
-    for scan in tqdm(scans, desc="prepare", unit="scan", disable=not progress):
+    for scan in progress_bar(scans, desc="prepare", unit="scan", enabled=progress):
         scan_dir = scans_dir / scan.scan_id
         params = _scan_params(scan, config)
         old_meta = read_meta(scan_dir)
@@ -117,31 +141,59 @@ def prepare(input, out, config: PrepareConfig | None = None, *, overwrite: bool 
         "common_channels": common,
         "roi_names": roi_names,
         "config": config.to_dict(),
-        "scans": [{key: row[key] for key in ("scan_id", "subject", "session", "run", "n_channels",
-                                             "n_kept_volumes")} for row in report],
+        # every atlas (and labels file) the scans were extracted with; [] for ROI tables
+        # (from "sources": a scan skipped as up to date may predate meta's "atlas" key)
+        "atlases": [dict(pair) for pair in dict.fromkeys(
+            (("atlas", m["sources"].get("atlas")), ("labels", m["sources"].get("labels")))
+            for m in metas if m["sources"].get("atlas") is not None)],
+        "scans": [{**{key: row[key] for key in ("scan_id", "subject", "session", "run",
+                                                "n_channels", "n_kept_volumes")},
+                   "atlas": meta["sources"].get("atlas")} for row, meta in zip(report, metas)],
     }
-    write_json_atomic(out / DATASET_FILE, dataset_info)
+    _remove_other_scans(scans_dir, {scan.scan_id for scan in scans})
+    atomic_write_json(out / DATASET_FILE, dataset_info)
     dataset = PreparedDataset.open(out)
     dataset.run_report = report
     return dataset
 
 
-def _check_output_location(input_path: Path, out: Path) -> None:
-    if input_path.is_dir() and (out == input_path or input_path in out.parents):
+def _check_same_input(out: Path, input_path: Path, overwrite: bool) -> bool:
+    """A cache belongs to one input: refuse another one (or, with ``overwrite``, say to replace it).
+
+    Returns whether the cache must be cleared first.
+    """
+    previous = _cache_input(out)
+    if previous is None or Path(previous) == input_path:
+        return False
+    if not overwrite:
         raise ConfigError(
-            f"output '{out}' lies inside the input dataset '{input_path}'; input folders are never "
-            f"written to: choose an output folder outside it"
+            f"cache '{out}' holds scans prepared from '{previous}', not '{input_path}'; a cache "
+            f"belongs to one input: choose another output folder, or pass overwrite=True to replace "
+            f"this cache", options=["overwrite=True"],
         )
-    if input_path.is_file() and out == input_path:
-        raise ConfigError(f"output '{out}' is the manifest itself; choose a folder")
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"output '{out}' exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not (out / DATASET_FILE).exists() \
-            and not (out / SCANS_DIR).is_dir():
-        raise ConfigError(
-            f"output folder '{out}' is not empty and is not a neurobolt cache; choose an empty or new "
-            f"folder"
-        )
+    return True
+
+
+def _cache_input(out: Path) -> str | None:
+    """The input a cache was prepared from: its dataset.json, else (an interrupted first run) its
+    marker."""
+    for document in (out / DATASET_FILE, out / MARKER_FILE):
+        try:
+            value = json.loads(document.read_text()).get("input")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _remove_other_scans(scans_dir: Path, keep: set[str]) -> None:
+    """Delete the scan folders of scans no longer in the input, so the cache holds exactly the
+    scans its dataset.json lists (only folders with a scan meta.json: ours)."""
+    for folder in scans_dir.iterdir():
+        if folder.is_dir() and not folder.name.startswith(".") and folder.name not in keep \
+                and read_meta(folder) is not None:
+            shutil.rmtree(folder)
 
 
 def _scan_params(scan: ScanSource, config: PrepareConfig) -> dict:
@@ -182,7 +234,7 @@ def prepare_scan(scan: ScanSource, config: PrepareConfig) -> tuple[dict[str, np.
         onsets = find_volume_onsets(
             raw, marker=marker, marker_regex=marker_regex, first_volume_s=onset_opts.first_volume_s,
             tr=tr, n_volumes=n_fmri_volumes, on_mismatch=onset_opts.on_mismatch,
-            dummy_volumes=onset_opts.dummy_volumes, source=scan.eeg,
+            dummy_volumes=onset_opts.dummy_volumes, allow_gaps=onset_opts.allow_gaps, source=scan.eeg,
         )
         lap("onsets")
 
@@ -221,8 +273,10 @@ def _default_marker(raw, scan: ScanSource) -> str:
     found = ", ".join(f"{d!r} ({n})" for d, n in descriptions.most_common(20)) or "none"
     raise InputError(
         f"'{scan.eeg}': no volume marker given and none of the usual ones {list(DEFAULT_MARKERS)} is "
-        f"present; annotations found: {found}. Pass --marker NAME, --marker-regex RE or "
-        f"--first-volume-s S with --tr"
+        f"present; annotations found: {found}. Name it: OnsetOptions.marker, "
+        f"OnsetOptions.marker_regex, or OnsetOptions.first_volume_s with OnsetOptions.tr",
+        options=["OnsetOptions.marker", "OnsetOptions.marker_regex", "OnsetOptions.first_volume_s",
+                 "OnsetOptions.tr"],
     )
 
 
@@ -251,8 +305,8 @@ def _fmri_shape_and_tr(scan: ScanSource, config: PrepareConfig) -> tuple[int, fl
         tr = config.onsets.tr or scan.tr
         if tr is None:
             raise InputError(
-                f"ROI table '{scan.roi_table}' does not say its TR; pass --tr SECONDS (or a 'tr' "
-                f"manifest column)"
+                f"ROI table '{scan.roi_table}' does not say its TR; pass OnsetOptions.tr (or a 'tr' "
+                f"manifest column)", options=["OnsetOptions.tr"],
             )
         info["table"] = table
     if n_volumes == 0:
@@ -328,7 +382,7 @@ def _pair_volumes(scan, config, eeg, onsets, values, roi_names, extra, extra_nam
         block = postprocess_roi(values[first:last + 1], tr, lowpass_hz=config.fmri.lowpass_hz,
                                 normalization=config.fmri.normalization)
     except (InputError, ConfigError) as err:  # name the file: the post-processing sees an array only
-        raise type(err)(f"'{scan.fmri or scan.roi_table}': {err}") from None
+        raise type(err)(f"'{scan.fmri or scan.roi_table}': {err}", options=err.options) from None
     kept_volumes = volume_index[keep]
     roi = block[kept_volumes - first].astype(np.float32)
     arrays = {
@@ -355,6 +409,9 @@ def _pair_volumes(scan, config, eeg, onsets, values, roi_names, extra, extra_nam
         "dropped_volumes": dropped,
         "dropped_counts": dict(Counter(d["reason"] for d in dropped)),
         "roi_names": list(roi_names), "extra_columns": list(extra_names),
+        # the atlas actually used (the user's, else the layout's); None for a ready ROI table
+        "atlas": str(scan.atlas) if scan.fmri is not None else None,
+        "labels": str(scan.labels) if scan.fmri is not None and scan.labels else None,
         "preprocessing": {
             "eeg": config.eeg.to_dict(), "onsets": config.onsets.to_dict(),
             "fmri": config.fmri.to_dict(), "window_s": config.windows.window_s,

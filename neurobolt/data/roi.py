@@ -34,7 +34,8 @@ def postprocess_roi(
         raise InputError(f"ROI values must be a (volumes, ROIs) array, got shape {np.shape(values)}")
     if not np.isfinite(x).all():
         rows, cols = np.nonzero(~np.isfinite(x))
-        raise InputError(f"ROI values contain NaN/Inf (first at volume {rows[0]}, ROI column {cols[0]})")
+        raise InputError(f"ROI values contain NaN/Inf (first at row {rows[0] + 1}, ROI column "
+                         f"{cols[0] + 1}, counting from 1)")
     if not (tr and tr > 0):
         raise ConfigError(f"tr must be a positive number of seconds, got {tr!r}")
     if normalization not in NORMALIZATIONS:

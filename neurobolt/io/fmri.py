@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import warnings
+import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +49,19 @@ def _load_image(img_or_path, what: str):
         raise InputError(f"'{path}': cannot read this {what} ({type(err).__name__}: {err})") from None
 
 
+@contextmanager
+def _reading_data(where: str):
+    """Image data is read lazily (nibabel proxies): a truncated or damaged file fails only when its
+    voxels are read, with gzip/zlib/OS errors. Turn those into one line naming the file."""
+    try:
+        yield
+    except (EOFError, OSError, zlib.error) as err:
+        raise InputError(
+            f"{where}: cannot read the image data ({type(err).__name__}: {err}); the file is truncated "
+            f"or corrupt"
+        ) from None
+
+
 def _sidecar_for(path) -> Path | None:
     if path is None:
         return None
@@ -65,7 +80,7 @@ def read_bold_tr(img_or_path, sidecar=None) -> float:
     The sidecar defaults to the BIDS one next to the image (``*_bold.json``). The header's pixdim[4] is
     converted from ms (or µs) by its xyzt units; a header value without units counts only when plausible
     (0.1-30 s). Sidecar and header disagreeing by more than 1 % gives a warning (the sidecar wins); neither
-    giving a TR is an :class:`InputError` asking for ``--tr``.
+    giving a TR is an :class:`InputError` asking for one (``tr=``).
     """
     image, path = _load_image(img_or_path, "fMRI image")
     where = f"'{path}'" if path is not None else "the fMRI image"
@@ -83,7 +98,7 @@ def read_bold_tr(img_or_path, sidecar=None) -> float:
         return from_header
     raise InputError(
         f"{where}: no repetition time in its header (pixdim[4]) or a JSON sidecar (RepetitionTime); "
-        f"pass the TR explicitly (--tr SECONDS)"
+        f"pass the TR explicitly (tr=SECONDS)", options=["tr="],
     )
 
 
@@ -188,11 +203,15 @@ def extract_roi_timeseries(
     atlas_where = f"'{atlas_path}'" if atlas_path is not None else "the atlas"
     if atlas_img.ndim not in (3, 4):
         raise InputError(f"{atlas_where}: an atlas must be a 3D label image or 4D maps, got shape {atlas_img.shape}")
+    with _reading_data(atlas_where):
+        # read now, so that a damaged atlas is named as such (nilearn would read it mid-extraction)
+        atlas_img = nib.Nifti1Image(np.asanyarray(atlas_img.dataobj), atlas_img.affine, atlas_img.header)
     tr = float(tr) if tr is not None else read_bold_tr(image if path is None else path)
     confound_matrix = _confound_matrix(confounds, confound_columns, n_volumes, where) if confounds is not None else None
     standardize = "zscore_sample" if standardize is True else (standardize or False)
 
-    reference = index_img(image, 0)
+    with _reading_data(where):
+        reference = index_img(image, 0)
     is_maps = atlas_img.ndim == 4
     same_grid = atlas_img.shape[:3] == image.shape[:3] and np.allclose(atlas_img.affine, image.affine)
     if not same_grid:
@@ -215,7 +234,10 @@ def extract_roi_timeseries(
             masker = NiftiLabelsMasker(atlas_img, **options)
             names = _label_names(labels, values, atlas_where)
         try:
-            series = masker.fit_transform(image, confounds=confound_matrix)
+            with _reading_data(where):  # the BOLD data is read here, volume by volume
+                series = masker.fit_transform(image, confounds=confound_matrix)
+        except InputError:
+            raise
         except (ValueError, TypeError) as err:
             raise InputError(f"{where}: nilearn could not extract ROI signals ({err})") from None
     series = np.asarray(series, dtype=np.float32)

@@ -196,6 +196,7 @@ def _validated(table: pd.DataFrame, path: Path) -> pd.DataFrame:
         columns = list(dict.fromkeys(table.columns[c] for c in cols))
         raise InputError(
             f"'{path}': {int(bad.sum())} NaN/Inf value(s) in the ROI table (column(s) {columns[:5]}, first "
-            f"at row {int(rows[0])}); fill or drop them before preparation"
+            f"at data row {int(rows[0]) + 1}, counting from 1 after the header); fill or drop them before "
+            f"preparation"
         )
     return table

@@ -13,10 +13,12 @@ other global is refused; we never fall back to unpickling arbitrary objects.
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import logging
 import pickle
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +31,7 @@ from ..errors import CheckpointError, ConfigError
 from ..resources import NEUROBOLT_26_CHANNELS
 from .config import ModelConfig
 from .network import NeuroBOLT
-from .spectral import sinusoidal_table
+from .spectral import sinusoidal_angles, sinusoidal_table
 
 logger = logging.getLogger(__name__)
 
@@ -40,41 +42,76 @@ WEIGHTS_FILE = "model.safetensors"
 
 
 # ---------------------------------------------------------------------------------- safe reading
+# "Unsupported global: GLOBAL module.name" in torch's refusal names what the file needs
+_REFUSED_GLOBAL = re.compile(r"GLOBAL ([\w.]+)")
+
+
 def safe_torch_load(path: str | Path) -> Any:
-    """``torch.load`` with ``weights_only=True`` and only ``argparse.Namespace`` allow-listed."""
+    """``torch.load`` with ``weights_only=True`` and only ``argparse.Namespace`` allow-listed.
+
+    Every failure is one short :class:`CheckpointError` naming the file: a checkpoint that needs
+    other Python objects is refused as unsafe, anything else is "not a PyTorch checkpoint, or
+    truncated/corrupt". torch's own advice (retry with ``weights_only=False``) is never passed on.
+    """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint '{path}' does not exist or is not a file")
     try:
-        with torch.serialization.safe_globals([argparse.Namespace]):
+        with torch.serialization.safe_globals([argparse.Namespace]), warnings.catch_warnings():
+            # the weights-only unpickler warns about pickle protocols it was not written for
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        refused = _REFUSED_GLOBAL.search(str(err))
+        if refused is None:
+            raise CheckpointError(_not_a_checkpoint(path)) from None
         raise CheckpointError(
-            f"checkpoint '{path}' was refused: it needs Python objects beyond tensors and "
-            f"argparse.Namespace, and loading it could run arbitrary code ({first_line}). "
-            "Only load checkpoints from sources you trust, re-saved as plain state dicts"
+            f"checkpoint '{path}' was refused: it needs the Python object {refused.group(1)}, and "
+            "loading objects beyond tensors and argparse.Namespace could run arbitrary code; "
+            "re-save it as a plain state dict where it was made"
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as err:
-        raise CheckpointError(f"cannot read checkpoint '{path}': {err}") from None
+    except MemoryError:
+        raise
+    except Exception:  # noqa: BLE001 - torch's readers fail on foreign bytes in many ways
+        # (KeyError, IndexError, EOFError, RuntimeError from the zip reader, ...): all mean that
+        # this file is not a readable checkpoint
+        raise CheckpointError(_not_a_checkpoint(path)) from None
+
+
+def _not_a_checkpoint(path: Path) -> str:
+    with open(path, "rb") as handle:
+        head = handle.read(512)
+    what = ""
+    if not head:
+        what = " (the file is empty)"
+    elif b"\0" not in head:
+        try:  # incremental: a character cut at byte 512 is not an error
+            codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+            what = " (it holds text)"
+        except UnicodeDecodeError:
+            pass
+    return f"'{path}' is not a PyTorch checkpoint, or it is truncated or corrupt{what}"
 
 
 # ---------------------------------------------------------------------------------- our format
 def save_model(model: NeuroBOLT, out_dir: str | Path, extra: dict[str, Any] | None = None,
                preprocessing=None) -> Path:
-    """Write ``config.json`` + ``model.safetensors`` into ``out_dir`` (created). Returns the dir.
+    """Write ``config.json`` + ``model.safetensors`` into ``out_dir``. Returns the dir.
+
+    ``out_dir`` is claimed as a neurobolt model folder (:func:`neurobolt.outputs.claim_output_dir`):
+    it must be new, empty, or a model folder neurobolt wrote; anything else is refused
+    (:class:`~neurobolt.errors.ConfigError`) and left untouched.
 
     ``extra`` is stored verbatim in config.json (JSON-serialisable): training provenance and the
     like (default: ``model.extra``). ``preprocessing`` (a
     :class:`~neurobolt.data.config.Preprocessing`; default: ``model.preprocessing``) is stored
     typed: prediction on a new recording redoes exactly these steps.
     """
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
-    from ..outputs import atomic_write, atomic_write_text
+    from ..outputs import atomic_write, atomic_write_text, check_output_dir, claim_output_dir
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    check_output_dir(out_dir, "model")  # refuse before any work; claimed once the files are ready
     preprocessing = model.preprocessing if preprocessing is None else preprocessing
     document = {
         "format": FORMAT_NAME,
@@ -89,8 +126,11 @@ def save_model(model: NeuroBOLT, out_dir: str | Path, extra: dict[str, Any] | No
     except TypeError as err:
         raise ConfigError(f"save_model: extra metadata is not JSON-serialisable: {err}") from None
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    atomic_write(out / WEIGHTS_FILE,
-                 lambda tmp: save_file(state, str(tmp), metadata={"format": FORMAT_NAME}))
+    # safetensors' save_file replaces the file it is given by one of its own, private (0o600):
+    # serialise to bytes and write them into our file, which keeps the umask's permissions
+    payload = save(state, metadata={"format": FORMAT_NAME})
+    out = claim_output_dir(out_dir, "model")
+    atomic_write(out / WEIGHTS_FILE, lambda tmp: tmp.write_bytes(payload))
     atomic_write_text(out / CONFIG_FILE, text + "\n")
     return out
 
@@ -233,11 +273,12 @@ def _official_config(
         if n_channels != len(NEUROBOLT_26_CHANNELS):
             raise CheckpointError(
                 f"'{source}' has {n_channels} channels and official checkpoints carry no channel list: "
-                "pass the training channel order (ch_names=..., or --ch-names A,B,...)"
+                "pass ch_names, the training channel order", options=["ch_names"],
             )
         ch_names = NEUROBOLT_26_CHANNELS
     if len(ch_names) != n_channels:
-        raise CheckpointError(f"'{source}' has {n_channels} channels but {len(ch_names)} names were given")
+        raise CheckpointError(f"'{source}' has {n_channels} channels but ch_names holds {len(ch_names)} "
+                              "names", options=["ch_names"])
     if roi_names is None:
         # released checkpoints hold one ROI each, named by args.labels_roi ('all' for whole-brain)
         label = getattr(args, "labels_roi", None)
@@ -246,7 +287,8 @@ def _official_config(
         else:
             roi_names = [f"roi_{i:03d}" for i in range(n_rois)]
     if len(roi_names) != n_rois:
-        raise CheckpointError(f"'{source}' has {n_rois} ROI outputs but {len(roi_names)} ROI names were given")
+        raise CheckpointError(f"'{source}' has {n_rois} ROI outputs but roi_names holds "
+                              f"{len(roi_names)} names", options=["roi_names"])
     sfreq = 200.0  # NeuroBOLT's EEG rate (200-sample patches of 1 s)
     return ModelConfig(
         ch_names=tuple(c.upper() for c in ch_names),
@@ -263,6 +305,26 @@ def _official_config(
         dropout=float(getattr(args, "drop", 0.1)) if args is not None else 0.1,
         drop_path=float(getattr(args, "drop_path", 0.1)) if args is not None else 0.1,
     ).validate()
+
+
+# How far a stored position table may lie from the exact sinusoid, in float32 units (2**-24) of
+# (1 + |angle|): a faithful float32 computation rounds the angle (position x frequency, up to
+# ~1000 rad) and the frequency carries exp()'s relative error, so its error grows with the angle.
+# Measured worst case over float32/float64, exp/pow/divide/log-space orders of computation: 10.6
+# (float64 then cast: 0.5; ours: 6.3). Refused with a wide margin: a base of 10001 instead of 10000
+# (803), a shifted, permuted or random table (> 1e6).
+PE_TOLERANCE_ULPS = 64.0
+
+
+def is_sinusoidal_table(table: torch.Tensor) -> bool:
+    """Whether ``table`` (positions, dim) is the standard sine/cosine table, however it was
+    computed (precision, order of operations, machine): see :data:`PE_TOLERANCE_ULPS`."""
+    if table.ndim != 2 or table.shape[1] % 2:
+        return False
+    exact = sinusoidal_table(table.shape[0], table.shape[1], dtype=torch.float64)
+    angle = sinusoidal_angles(table.shape[0], table.shape[1], dtype=torch.float64).abs()
+    bound = PE_TOLERANCE_ULPS * 2.0 ** -24 * (1.0 + angle.repeat_interleave(2, dim=1))
+    return bool(((table.double() - exact).abs() <= bound).all())
 
 
 def import_official(
@@ -282,15 +344,14 @@ def import_official(
         ours["spectral.channel_tokens.weight"] = ours["spectral.channel_tokens.weight"][index]
     # the position table is a fixed sinusoid that we recompute: refuse a checkpoint where it differs
     pe = state.get("mss_module.positional_encoding.pe")
-    if pe is not None:
-        expected = sinusoidal_table(pe.shape[1], pe.shape[2])
-        if not torch.allclose(pe[0].float(), expected, atol=1e-5):
-            raise CheckpointError(
-                f"'{source}': mss_module.positional_encoding.pe is not the standard sinusoidal table"
-            )
+    if pe is not None and not is_sinusoidal_table(pe[0]):
+        raise CheckpointError(
+            f"'{source}': mss_module.positional_encoding.pe is not the standard sinusoidal table"
+        )
     _load_exact(model, ours, source)
     args = payload.get("args")
     model.extra = {
+        "trained": True,  # a released checkpoint is the authors' trained model
         "imported_from": str(source),
         "epoch": str(payload.get("epoch", "")),
         # the training options of the released run, kept for provenance (JSON-able values only)
@@ -390,7 +451,8 @@ def build_model(
 def load_model(
     path: str | Path, ch_names: Sequence[str] | None = None, roi_names: Sequence[str] | None = None
 ) -> NeuroBOLT:
-    """Load our checkpoint directory (or its config.json), or a released NeuroBOLT ``.pth``.
+    """Load our checkpoint directory (or its config.json / model.safetensors), or a released
+    NeuroBOLT ``.pth``.
 
     A directory whose config.json has ``"format": "neurobolt-ridge"`` is the ridge baseline: a
     :class:`~neurobolt.model.ridge.RidgeModel` is returned (same ``predict`` and
@@ -401,7 +463,8 @@ def load_model(
     The model is returned in eval mode.
     """
     path = Path(path)
-    if path.is_dir() or path.name == CONFIG_FILE:
+    # a model directory, or one of its two files: never hand model.safetensors to torch.load
+    if path.is_dir() or path.name in (CONFIG_FILE, WEIGHTS_FILE):
         directory = path if path.is_dir() else path.parent
         if ch_names is not None or roi_names is not None:
             raise ConfigError(

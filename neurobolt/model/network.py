@@ -165,9 +165,35 @@ class NeuroBOLT(nn.Module):
             f"channels ({config.n_channels}): {', '.join(config.ch_names)}",
             f"ROIs ({config.n_rois}): {', '.join(config.roi_names)}",
         ]
-        if self.extra:
-            lines.append(f"extra: {', '.join(sorted(self.extra))}")
+        extra = dict(self.extra or {})
+        trained = extra.pop("trained", None)
+        lines.append("trained: " + {True: "yes", False: "no (untrained weights)"}.get(
+            trained, "not recorded"))
+        if "imported_from" in extra:
+            epoch = extra.pop("epoch", "")
+            lines.append(f"imported from: {extra.pop('imported_from')}"
+                         + (f" (epoch {epoch})" if epoch not in ("", None) else ""))
+        if self.preprocessing is not None:
+            lines.append(f"preprocessing: {_describe_preprocessing(self.preprocessing)}")
+        for key in sorted(extra):  # the rest: values when short, sizes of collections
+            value = extra[key]
+            shown = (f"{len(value)} entries" if isinstance(value, (dict, list, tuple))
+                     else repr(value) if isinstance(value, str) else str(value))
+            lines.append(f"{key}: {shown}")
         return "\n".join(lines)
+
+
+def _describe_preprocessing(pre) -> str:
+    eeg = pre.eeg
+    filters = ", ".join(f"{name} {value:g} Hz" for name, value in (
+        ("high-pass", eeg.highpass), ("low-pass", eeg.lowpass), ("notch", eeg.notch))
+        if value is not None) or "no filters"
+    parts = [f"EEG at {eeg.sfreq:g} Hz, {filters}", f"{pre.window_s:g}-s windows"]
+    if pre.tr is not None:
+        parts.append(f"TR {pre.tr:g} s")
+    parts.append(f"targets {pre.roi_normalization or 'not normalised'}"
+                 + (f" after a {pre.roi_lowpass_hz:g} Hz low-pass" if pre.roi_lowpass_hz else ""))
+    return "; ".join(parts)
 
 
 class WindowwisePredictor:

@@ -32,13 +32,19 @@ def dft_magnitude_basis(n_fft: int) -> torch.Tensor:
     return torch.cat([torch.cos(angle), -torch.sin(angle)], dim=1).float()
 
 
-def sinusoidal_table(n_positions: int, dim: int) -> torch.Tensor:
+def sinusoidal_angles(n_positions: int, dim: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """(n_positions, dim // 2) angles position x 10000^(-2i/dim) of the sinusoidal position table."""
+    position = torch.arange(n_positions, dtype=dtype).unsqueeze(1)
+    div = torch.exp(torch.arange(0, dim, 2, dtype=dtype) * (-math.log(10000.0) / dim))
+    return position * div
+
+
+def sinusoidal_table(n_positions: int, dim: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """The Transformer's sine/cosine position table (even features sin, odd features cos)."""
-    position = torch.arange(n_positions, dtype=torch.float32).unsqueeze(1)
-    div = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
-    table = torch.zeros(n_positions, dim)
-    table[:, 0::2] = torch.sin(position * div)
-    table[:, 1::2] = torch.cos(position * div)
+    angle = sinusoidal_angles(n_positions, dim, dtype)
+    table = torch.zeros(n_positions, dim, dtype=dtype)
+    table[:, 0::2] = torch.sin(angle)
+    table[:, 1::2] = torch.cos(angle)
     return table
 
 

@@ -68,66 +68,69 @@ class SimulationConfig(Config):
         return self.lead_in_s + self.n_volumes * self.tr + self.tail_s
 
     def validate(self) -> None:
-        """Raise :class:`ConfigError` (one line naming the option and the fix) for impossible options."""
+        """Raise :class:`ConfigError` (one line naming the option and the fix) for impossible options.
+
+        Options are named ``SimulationConfig.<field>`` (the CLI prints its flags instead)."""
+        def bad(name: str, problem: str, *also: str) -> ConfigError:
+            names = [f"SimulationConfig.{n}" for n in (name, *also)]
+            return ConfigError(f"{names[0]} {problem}", options=names)
+
         for name in ("n_subjects", "scans_per_subject", "n_channels", "n_rois", "seed"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
-                raise ConfigError(f"{name} must be an integer, got {value!r}")
+                raise bad(name, f"must be an integer, got {value!r}")
         for name in ("minutes", "tr", "sfreq", "lead_in_s", "tail_s", "line_freq",
                      "subject_variability", "hrf_latency_sd_s", "voxel_noise", "motion_mm"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ConfigError(f"{name} must be a finite number, got {value!r}")
+                raise bad(name, f"must be a finite number, got {value!r}")
         if not 1 <= self.n_subjects <= 99:
-            raise ConfigError(f"subjects must be between 1 and 99 (2-digit labels), got {self.n_subjects}")
+            raise bad("n_subjects", f"must be between 1 and 99 (2-digit labels), got {self.n_subjects}")
         if not 1 <= self.scans_per_subject <= 99:
-            raise ConfigError(
-                f"scans per subject must be between 1 and 99 (2-digit labels), got {self.scans_per_subject}"
-            )
+            raise bad("scans_per_subject",
+                      f"must be between 1 and 99 (2-digit labels), got {self.scans_per_subject}")
         if self.minutes <= 0:
-            raise ConfigError(f"minutes must be positive, got {self.minutes:g}")
+            raise bad("minutes", f"must be positive, got {self.minutes:g}")
         if not 0.2 <= self.tr <= 10.0:
-            raise ConfigError(f"TR must be between 0.2 and 10 seconds, got {self.tr:g}")
+            raise bad("tr", f"must be between 0.2 and 10 seconds, got {self.tr:g}")
         if self.n_volumes < MIN_VOLUMES:
+            minimum = math.ceil(MIN_VOLUMES * self.tr / 60 * 100) / 100
             raise ConfigError(
-                f"{self.minutes:g} minutes at TR {self.tr:g} s gives {self.n_volumes} volumes; "
-                f"at least {MIN_VOLUMES} are needed: raise --minutes to at least "
-                f"{math.ceil(MIN_VOLUMES * self.tr / 60 * 100) / 100:g}"
+                f"{self.minutes:g} minutes at TR {self.tr:g} s gives {self.n_volumes} volumes; at least "
+                f"{MIN_VOLUMES} are needed: raise SimulationConfig.minutes to at least {minimum:g}",
+                options=["SimulationConfig.minutes"],
             )
         from .channels import max_channels
 
         if not MIN_CHANNELS <= self.n_channels <= max_channels():
-            raise ConfigError(
-                f"channels must be between {MIN_CHANNELS} and {max_channels()} "
-                f"(the 10-20/10-10 positions of the montage), got {self.n_channels}"
-            )
+            raise bad("n_channels", f"must be between {MIN_CHANNELS} and {max_channels()} "
+                      f"(the 10-20/10-10 positions of the montage), got {self.n_channels}")
         if self.line_freq not in (50.0, 60.0):
-            raise ConfigError(f"line_freq must be 50 or 60 Hz, got {self.line_freq:g}")
+            raise bad("line_freq", f"must be 50 or 60 Hz, got {self.line_freq:g}")
         # Gamma (30-45 Hz) and the line-noise peak must be below Nyquist.
         if not 2.0 * self.line_freq + 20.0 <= self.sfreq <= 10_000.0:
-            raise ConfigError(
-                f"EEG sampling rate must be between {2 * self.line_freq + 20:g} and 10000 Hz "
-                f"(gamma rhythms and {self.line_freq:g}-Hz line noise must be below Nyquist), "
-                f"got {self.sfreq:g}"
-            )
+            raise bad("sfreq", f"(the EEG sampling rate) must be between {2 * self.line_freq + 20:g} "
+                      f"and 10000 Hz (gamma rhythms and {self.line_freq:g}-Hz line noise must be below "
+                      f"Nyquist), got {self.sfreq:g}")
         if not 1 <= self.n_rois <= MAX_ROIS:
-            raise ConfigError(f"ROIs must be between 1 and {MAX_ROIS}, got {self.n_rois}")
+            raise bad("n_rois", f"(the number of ROIs) must be between 1 and {MAX_ROIS}, got {self.n_rois}")
         if self.seed < 0:
-            raise ConfigError(f"seed must be zero or positive, got {self.seed}")
+            raise bad("seed", f"must be zero or positive, got {self.seed}")
         if self.layout not in LAYOUTS:
-            raise ConfigError(f"layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
+            raise bad("layout", f"must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
         if self.eeg_format not in EEG_FORMATS:
-            raise ConfigError(
-                f"EEG format must be one of {', '.join(EEG_FORMATS)}, got {self.eeg_format!r}"
-            )
+            raise bad("eeg_format", f"must be one of {', '.join(EEG_FORMATS)}, got {self.eeg_format!r}")
         if self.lead_in_s < 0 or self.tail_s < 0:
-            raise ConfigError("lead_in_s and tail_s must be zero or positive")
+            raise ConfigError("SimulationConfig.lead_in_s and SimulationConfig.tail_s must be zero or "
+                              "positive", options=["SimulationConfig.lead_in_s", "SimulationConfig.tail_s"])
         samples = (self.n_channels + 3) * self.eeg_duration_s * self.sfreq
         if samples > MAX_SAMPLES_PER_SCAN:
             raise ConfigError(
                 f"one scan would hold {samples:.3g} EEG samples (channels x time), more than the "
-                f"{MAX_SAMPLES_PER_SCAN:.3g} this simulator generates in memory: lower --minutes, "
-                "--sfreq or --channels"
+                f"{MAX_SAMPLES_PER_SCAN:.3g} this simulator generates in memory: lower "
+                "SimulationConfig.minutes, SimulationConfig.sfreq or SimulationConfig.n_channels",
+                options=["SimulationConfig.minutes", "SimulationConfig.sfreq",
+                         "SimulationConfig.n_channels"],
             )
         fraction = self.eeg_visible_fraction
         if not (
@@ -136,10 +139,8 @@ class SimulationConfig(Config):
             and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in fraction)
             and 0 < fraction[0] <= fraction[1] < 1
         ):
-            raise ConfigError(
-                "eeg_visible_fraction must be two numbers (low, high) with 0 < low <= high < 1, "
-                f"got {fraction!r}"
-            )
+            raise bad("eeg_visible_fraction",
+                      f"must be two numbers (low, high) with 0 < low <= high < 1, got {fraction!r}")
         for name in ("subject_variability", "hrf_latency_sd_s", "voxel_noise", "motion_mm"):
             if getattr(self, name) < 0:
-                raise ConfigError(f"{name} must be zero or positive, got {getattr(self, name):g}")
+                raise bad(name, f"must be zero or positive, got {getattr(self, name):g}")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -69,7 +68,8 @@ def _check_folder(folder: Path, what: str, overwrite: bool) -> bool:
         return False
     if not overwrite:
         raise ConfigError(
-            f"{what} '{folder}' exists and is not empty: choose a new folder or pass --overwrite"
+            f"{what} '{folder}' exists and is not empty: choose a new folder or pass overwrite=True",
+            options=["overwrite=True"],
         )
     if not _is_ours(folder):
         raise ConfigError(
@@ -158,9 +158,8 @@ def simulate_study(
     progress : bool
         Show a progress bar (only when stderr is a terminal).
     """
-    from tqdm.auto import tqdm
-
     from .. import __version__
+    from ..progress import progress_bar
 
     config = config if config is not None else SimulationConfig()
     if not isinstance(config, SimulationConfig):
@@ -174,7 +173,7 @@ def simulate_study(
     if truth_dir == out_dir or out_dir in truth_dir.parents or truth_dir in out_dir.parents:
         raise ConfigError(
             f"the ground-truth folder '{truth_dir}' must lie outside the dataset '{out_dir}' "
-            "(and not contain it): choose another --truth-dir"
+            "(and not contain it): choose another truth_dir", options=["truth_dir"],
         )
     _prepare_folders({"output folder": out_dir, "ground-truth folder": truth_dir}, overwrite)
     # Mark both folders as ours right away, so --overwrite can replace an interrupted run too.
@@ -202,8 +201,7 @@ def simulate_study(
     ceilings: list[pd.DataFrame] = []
     subjects_truth: dict[str, dict] = {}
     n_scans = config.n_subjects * config.scans_per_subject
-    interactive = progress and sys.stderr.isatty()
-    with tqdm(total=n_scans, desc="simulate", unit="scan", disable=not interactive) as bar:
+    with progress_bar(total=n_scans, desc="simulate", unit="scan", enabled=progress) as bar:
         for s in range(config.n_subjects):
             subject = _subject_label(s)
             subject_rng = np.random.default_rng([config.seed, _STREAM_SUBJECT, s])

@@ -30,7 +30,7 @@ def test_bids_without_atlas_asks_for_one(tmp_path):
     root = write_bids_dataset(tmp_path / "bids", n_volumes=12)
     for file in (root / "derivatives" / "atlas").iterdir():
         file.unlink()
-    with pytest.raises(InputError, match="no atlas is given; pass --atlas"):
+    with pytest.raises(InputError, match="no atlas is given; pass FMRIOptions.atlas"):
         discover_scans(root)
     atlas = tmp_path / "my_atlas.nii.gz"
     atlas.write_bytes(b"")
@@ -57,7 +57,7 @@ def test_manifest_resolves_paths_relative_to_itself(tmp_path):
 @pytest.mark.parametrize("change, match", [
     (lambda t: t.drop(columns=["roi_table"]), "needs columns subject, eeg and fmri or roi_table"),
     (lambda t: t.assign(eeg="eeg/missing.set"), "eeg file '.*missing.set' does not exist"),
-    (lambda t: t.assign(tr="two"), "tr 'two' is not a number"),
+    (lambda t: t.assign(tr="two"), "the tr column .seconds. must be a positive number, got 'two'"),
     (lambda t: t.assign(colour="red"), "unknown column"),
 ])
 def test_bad_manifests_name_line_and_problem(tmp_path, change, match):

@@ -129,10 +129,14 @@ def test_tr_spacing_check_warns_above_one_percent():
     assert len(result.warnings) == 1
 
 
-def test_gap_in_markers_is_warned():
+def test_gap_in_markers_is_refused_unless_allowed():
     raw = _with_markers(_raw(), np.delete(VOLUMES, 7), ["R128"] * 19)
-    with pytest.warns(RuntimeWarning, match=r"1 gap\(s\).*after volume 6 \(17.00 s\)"):
+    gap = r"1 gap\(s\).*counting from 1: markers 7 and 8 \(17.00 s and 21.00 s\) are 4.00 s apart"
+    with pytest.raises(InputError, match=gap + r".*allow_gaps=True"):
         find_volume_onsets(raw, marker="R128", on_mismatch="truncate")
+    with pytest.warns(RuntimeWarning, match=gap + r".*kept as they are"):
+        result = find_volume_onsets(raw, marker="R128", on_mismatch="truncate", allow_gaps=True)
+    assert len(result) == 19
 
 
 def test_stim_channel_events_are_markers(shared):

@@ -141,7 +141,7 @@ def test_inputs_are_never_modified_and_output_inside_input_is_refused(manifest, 
     before = tree_hashes(manifest.parent)
     prepare(manifest, tmp_path / "cache", progress=False)
     assert tree_hashes(manifest.parent) == before
-    with pytest.raises(ConfigError, match="inside the input dataset"):
+    with pytest.raises(ConfigError, match="inside the input"):
         prepare(manifest.parent, manifest.parent / "derivatives" / "cache", progress=False)
     (tmp_path / "occupied").mkdir()
     (tmp_path / "occupied" / "notes.txt").write_text("mine")

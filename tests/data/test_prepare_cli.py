@@ -83,11 +83,19 @@ def test_no_marker_named_and_none_usual_asks_for_one(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, match", [
-    (["--roi-lowpass", "fast"], "--roi-lowpass must be a frequency"),
-    (["--highpass", "-1"], "--highpass must be a positive frequency"),
+    (["--roi-lowpass", "fast"], "--roi-lowpass (a frequency in Hz) must be a positive number or "
+                                "'none', got 'fast'"),
+    (["--highpass", "-1"], "--highpass (a frequency in Hz) must be a positive number"),
+    (["--tr", "-1"], "--tr must be a positive number, got -1.0"),
+    (["--notch", "150"], "--notch (150 Hz) is not below the Nyquist frequency (100 Hz"),
+    (["--first-volume-s", "2", "--marker", "R128"],
+     "--first-volume-s (onsets from the first volume + TR) cannot be combined with --marker"),
+    (["--dummy-volumes", "-1"], "--dummy-volumes must be an integer >= 0, got -1"),
     (["--channel-map", "missing.tsv"], "cannot read channel map"),
 ])
-def test_bad_options_are_one_line(tmp_path, capsys, args, match):
+@pytest.mark.bad_input
+def test_bad_options_are_one_line(tmp_path, refused, args, match):
     manifest = _one_scan(tmp_path / "in", n_markers=20, n_volumes=20)
-    assert main(["prepare", str(manifest), "--out", str(tmp_path / "cache"), *args]) == 2
-    assert match in _error_line(capsys)
+    line = refused(["prepare", str(manifest), "--out", str(tmp_path / "cache"), *args],
+                   inputs=[manifest.parent])
+    assert match in line

@@ -72,7 +72,7 @@ def test_input_untouched_and_constant_column_stays_zero():
 def test_errors():
     x = np.ones((100, 2))
     x[3, 1] = np.nan
-    with pytest.raises(InputError, match="NaN.*volume 3, ROI column 1"):
+    with pytest.raises(InputError, match="NaN.*row 4, ROI column 2, counting from 1"):
         postprocess_roi(x, TR)
     with pytest.raises(ConfigError, match="Nyquist"):
         postprocess_roi(np.ones((100, 1)), TR, lowpass_hz=0.3)

@@ -156,9 +156,9 @@ def test_tr_from_sidecar_then_header(tmp_path):
 def test_tr_units_and_missing_tr(tmp_path):
     assert read_bold_tr(_bold(tr_units="msec", pixdim4=2100.0)) == pytest.approx(2.1)
     assert read_bold_tr(_bold(tr_units="unknown", pixdim4=2.5)) == 2.5
-    with pytest.raises(InputError, match="--tr"):
+    with pytest.raises(InputError, match="tr=SECONDS"):
         read_bold_tr(_bold(tr_units="unknown", pixdim4=1.0))  # nibabel's placeholder
-    with pytest.raises(InputError, match="--tr"):
+    with pytest.raises(InputError, match="tr=SECONDS"):
         read_bold_tr(_bold(pixdim4=0.0))
     (tmp_path / "bad.json").write_text("{")
     with pytest.raises(InputError, match="bad.json"):

@@ -176,7 +176,8 @@ def test_tsv_csv_parquet(tmp_path):
 
 def test_nan_inf_and_bad_tables(tmp_path):
     (tmp_path / "nan.tsv").write_text("a\tb\n1\t2\nn/a\t3\n")
-    with pytest.raises(InputError, match=r"'.*nan\.tsv'.*1 NaN/Inf.*\['a'\].*row 1"):
+    with pytest.raises(InputError,
+                       match=r"'.*nan\.tsv'.*1 NaN/Inf.*\['a'\].*first at data row 2, counting from 1"):
         read_roi_table(tmp_path / "nan.tsv")
     pd.DataFrame({"a": [1.0, np.inf]}).to_pickle(tmp_path / "inf.pkl")
     with pytest.raises(InputError, match="NaN/Inf"):

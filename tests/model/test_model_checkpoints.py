@@ -22,7 +22,7 @@ def _eeg(n=2, c=26, seed=0):
 def test_round_trip_tiny(tiny_model, tmp_path):
     extra = {"target_mean": [0.1, 0.2, 0.3], "preprocessing": {"l_freq": 0.5}}
     out = save_model(tiny_model, tmp_path / "m", extra=extra)
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "model.safetensors"]
+    assert sorted(p.name for p in out.iterdir()) == [".neurobolt", "config.json", "model.safetensors"]
     doc = json.loads((out / "config.json").read_text())
     assert doc["format"] == "neurobolt-model" and doc["format_version"] == 1 and "neurobolt_version" in doc
     loaded = load_model(out)

@@ -30,6 +30,6 @@ def test_import_with_explicit_channels_and_errors(official_path, tmp_path, capsy
     names = ",".join(f"C{i}" for i in range(25))  # 25 names for a 26-channel model
     code = main(["model", "import", str(official_path), "--out", str(tmp_path / "x"), "--ch-names", names])
     assert code == 2
-    assert "26 channels but 25 names" in capsys.readouterr().err
+    assert "26 channels but --ch-names holds 25 names" in capsys.readouterr().err
     assert main(["model", "info", str(tmp_path / "missing.pth")]) == 2
     assert "does not exist" in capsys.readouterr().err

@@ -26,11 +26,13 @@ def test_simulate_writes_a_dataset_and_its_truth(tmp_path, capsys):
 @pytest.mark.parametrize(
     "options, message",
     [
-        (["--minutes", "-2"], "minutes must be positive"),
-        (["--tr", "0"], "TR must be between"),
-        (["--channels", "4"], "channels must be between 8 and"),
-        (["--rois", "0"], "ROIs must be between"),
-        (["--sfreq", "64"], "sampling rate must be between"),
+        (["--minutes", "-2"], "error: --minutes must be positive"),
+        (["--tr", "0"], "error: --tr must be between"),
+        (["--channels", "4"], "error: --channels must be between 8 and"),
+        (["--rois", "0"], "error: --rois (the number of ROIs) must be between"),
+        (["--sfreq", "64"], "error: --sfreq (the EEG sampling rate) must be between"),
+        (["--minutes", "0.3"], "at least 20 are needed: raise --minutes to at least 0.7"),
+        (["--subjects", "100"], "error: --subjects must be between 1 and 99"),
     ],
 )
 def test_impossible_options_exit_2_with_one_line(tmp_path, capsys, options, message):

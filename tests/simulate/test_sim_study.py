@@ -143,7 +143,7 @@ def test_existing_folders_are_protected(tmp_path):
     foreign = tmp_path / "mine"
     foreign.mkdir()
     (foreign / "notes.txt").write_text("keep me")
-    with pytest.raises(ConfigError, match="exists and is not empty.*--overwrite"):
+    with pytest.raises(ConfigError, match="exists and is not empty.*overwrite=True"):
         simulate_study(foreign, config, progress=False)
     with pytest.raises(ConfigError, match="not written by neurobolt simulate"):
         simulate_study(foreign, config, overwrite=True, progress=False)
