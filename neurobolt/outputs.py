@@ -27,7 +27,7 @@ from .errors import ConfigError
 MARKER_FILE = ".neurobolt"
 
 # Model formats whose folders neurobolt wrote before it wrote markers (their config.json "format").
-UNMARKED_MODEL_FORMATS = ("neurobolt-model",)
+UNMARKED_MODEL_FORMATS = ("neurobolt-model", "neurobolt-ridge")
 
 # kind -> (file, test of its JSON content): how a folder of that kind written before markers existed
 # is recognised, so that a rerun may update it. Only a file neurobolt itself writes qualifies.
@@ -84,9 +84,9 @@ def check_output_dir(out: str | Path, kind: str, *, inputs: Iterable[str | Path]
     """Check that ``out`` may receive an output of ``kind``; returns whether it already holds one.
 
     Refuses (ConfigError, one line): a path that is a file, a non-empty folder that neurobolt did
-    not claim for ``kind``, and a path inside one of ``inputs``. Nothing is written. A ``model``
-    folder without a marker whose config.json is a neurobolt model's (network or ridge) counts as
-    ours.
+    not claim for ``kind``, and a path inside one of ``inputs``. Nothing is written. A folder
+    written before markers existed counts as ours when it holds the file only neurobolt writes
+    there (:data:`UNMARKED_SIGNS`).
     """
     path = Path(out).expanduser()
     check_outside_inputs(path, inputs, option)
@@ -95,8 +95,6 @@ def check_output_dir(out: str | Path, kind: str, *, inputs: Iterable[str | Path]
     if not path.is_dir() or not any(path.iterdir()):
         return False
     marker = read_marker(path)
-    if marker is None and kind == "model" and _holds_model_config(path):
-        return True
     if marker is None:
         if _written_before_markers(path, kind):
             return True
@@ -109,18 +107,6 @@ def check_output_dir(out: str | Path, kind: str, *, inputs: Iterable[str | Path]
             f"{option} '{path}' holds a neurobolt {marker['kind']}, not a {kind}; choose another folder"
         )
     return True
-
-
-# config.json formats of model folders saved before folders carried a marker: still ours
-_MODEL_FORMATS = ("neurobolt-model", "neurobolt-ridge")
-
-
-def _holds_model_config(folder: Path) -> bool:
-    try:
-        document = json.loads((folder / "config.json").read_text())
-    except (OSError, ValueError):
-        return False
-    return isinstance(document, dict) and document.get("format") in _MODEL_FORMATS
 
 
 def claim_output_dir(out: str | Path, kind: str, *, inputs: Iterable[str | Path] = (),

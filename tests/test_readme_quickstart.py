@@ -54,8 +54,12 @@ def test_readme_quick_start_and_cli_examples_run_in_order(tmp_path, shared):
                             text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
-    assert "2 scans, 2 subjects" in out and "skipped, up to date" in out  # the second prepare
+    assert "3 scans, 3 subjects" in out and "skipped, up to date" in out  # the second prepare
     assert "trained: yes" in out and "imported from:" in out
+    assert "mean over 16 ROIs: model r" in out and "ridge r" in out       # train / evaluate tables
+    for name in ("run/metrics.json", "run/model/model.safetensors", "run_ridge/model/ridge.safetensors",
+                 "run_intra/fold-3/metrics.json", "ablation/ablation.tsv"):
+        assert (tmp_path / name).is_file(), name
     for folder in ("sim", "sim_truth", "cache", "cache_release", "cache_lab", "model"):
         assert (tmp_path / folder).is_dir(), folder
     result = subprocess.run([sys.executable, "-c", python[0]], cwd=tmp_path, env=env,

@@ -5,7 +5,7 @@ import os
 
 
 def register(subparsers) -> None:
-    from .train import add_protocol_options
+    from .train import TRAIN_FLAGS, add_protocol_options
 
     parser = subparsers.add_parser(
         "ablate",
@@ -23,7 +23,7 @@ def register(subparsers) -> None:
                         help="only these: both ts-only spectral-only scales-1 scales-2 scales-3")
     parser.add_argument("--resume", action="store_true", help="finish an interrupted ablation")
     add_protocol_options(parser)
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, option_flags=TRAIN_FLAGS)
 
 
 def run(args) -> int:

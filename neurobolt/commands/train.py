@@ -8,6 +8,17 @@ import os
 
 log = logging.getLogger("neurobolt")
 
+# Python names in training's messages -> this command's flags
+TRAIN_FLAGS = {
+    **{f"TrainConfig.{name}": "--" + name.replace("_", "-") for name in (
+        "protocol", "split_sheet", "sheet_name", "folds", "model", "preset", "init", "epochs",
+        "batch_size", "rois", "branches", "scales", "seed", "device", "precision", "selection",
+        "shift_s", "num_workers")},
+    "TrainConfig.intrascan_pooled": "--pooled",
+    "out=": "--out ",
+    "resume=True": "--resume",
+}
+
 # flag dest -> TrainConfig field, for every option that maps one to one
 _DIRECT = ("protocol", "split_sheet", "sheet_name", "folds", "model", "preset", "init", "epochs",
            "batch_size", "rois", "branches", "scales", "seed", "device", "precision", "selection",
@@ -90,7 +101,7 @@ def register(subparsers) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="continue the unfinished run in RUN (same cache and options)")
     add_protocol_options(parser)
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, option_flags=TRAIN_FLAGS)
 
 
 def build_config(args: argparse.Namespace):

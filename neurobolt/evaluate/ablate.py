@@ -47,10 +47,13 @@ def ablate(cache, out, config=None, *, variants=None, resume: bool = False,
 
     config = TrainConfig() if config is None else config
     if config.model != "neurobolt":
-        raise ConfigError("ablate varies the network's branches and scales: use --model neurobolt")
+        raise ConfigError("ablate varies the network's branches and scales: TrainConfig.model must "
+                          "be 'neurobolt'", options=["TrainConfig.model"])
     if config.branches != "both" or config.scales != 4 or \
             {"use_temporal_spatial", "use_spectral", "n_spectral_scales"} & set(config.model_overrides):
-        raise ConfigError("ablate sets --branches and --scales itself; leave them at their defaults")
+        raise ConfigError("ablate sets TrainConfig.branches and TrainConfig.scales itself; leave "
+                          "them at their defaults",
+                          options=["TrainConfig.branches", "TrainConfig.scales"])
     names = list(VARIANTS) if variants is None else list(variants)
     unknown = [n for n in names if n not in VARIANTS]
     if unknown:
@@ -58,8 +61,8 @@ def ablate(cache, out, config=None, *, variants=None, resume: bool = False,
     out = Path(out).expanduser()
     exists = check_output_dir(out, ABLATION_KIND, inputs=[cache])
     if exists and not resume and any((out / n / METRICS_FILE).exists() for n in names):
-        raise ConfigError(f"--out '{out}' already holds an ablation; pass --resume to finish it or "
-                          "choose a new --out")
+        raise ConfigError(f"out='{out}' already holds an ablation; pass resume=True to finish it "
+                          "or choose another output folder", options=["out=", "resume=True"])
     claim_output_dir(out, ABLATION_KIND, inputs=[cache])
     rows = []
     for name in names:

@@ -101,38 +101,40 @@ class TrainConfig(Config):
         for name in ("epochs", "folds", "scales", "seed", "num_workers", "eval_batch_size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
-                raise ConfigError(f"{name} must be an integer, got {value!r}")
+                raise _error(name, f"must be an integer, got {value!r}")
         if self.epochs < 1:
-            raise ConfigError(f"epochs must be >= 1, got {self.epochs}")
+            raise _error("epochs", f"must be >= 1, got {self.epochs}")
         if self.folds < 2:
-            raise ConfigError(f"folds must be >= 2, got {self.folds}")
+            raise _error("folds", f"must be >= 2, got {self.folds}")
         if not 1 <= self.scales <= 4:
-            raise ConfigError(f"scales must be 1, 2, 3 or 4, got {self.scales}")
+            raise _error("scales", f"must be 1, 2, 3 or 4, got {self.scales}")
         if self.seed < 0 or self.num_workers < 0 or self.eval_batch_size < 1:
             raise ConfigError("seed and num_workers must be >= 0 and eval_batch_size >= 1")
         if self.batch_size is not None and (isinstance(self.batch_size, bool)
                                             or not isinstance(self.batch_size, int)
                                             or self.batch_size < 1):
-            raise ConfigError(f"batch size must be a positive integer, got {self.batch_size!r}")
+            raise _error("batch_size", f"must be a positive integer, got {self.batch_size!r}")
         for name in ("subject_fractions", "intrascan_fractions"):
             _fractions(name, getattr(self, name))
         if not 0 < self.val_subject_fraction < 1:
-            raise ConfigError(f"val_subject_fraction must be in (0, 1), got "
-                              f"{self.val_subject_fraction}")
+            raise _error("val_subject_fraction", f"must be in (0, 1), got {self.val_subject_fraction}")
         if not (math.isfinite(self.gap_s) and self.gap_s >= 0):
-            raise ConfigError(f"gap_s must be >= 0 seconds, got {self.gap_s}")
+            raise _error("gap_s", f"must be >= 0 seconds, got {self.gap_s}")
         if not (math.isfinite(self.shift_s) and self.shift_s >= 0):
-            raise ConfigError(f"shift_s must be >= 0 seconds, got {self.shift_s}")
+            raise _error("shift_s", f"must be >= 0 seconds, got {self.shift_s}")
         if self.rois is not None:
             if isinstance(self.rois, str) or not all(isinstance(r, str) and r for r in self.rois) \
                     or not self.rois:
-                raise ConfigError("rois must be a non-empty list of ROI names or patterns")
+                raise _error("rois", "must be a non-empty list of ROI names or patterns")
         if not self.ridge_alphas or not all(a > 0 for a in self.ridge_alphas):
-            raise ConfigError("ridge_alphas must be positive numbers")
+            raise _error("ridge_alphas", "must be positive numbers")
         if self.split_sheet is not None and self.protocol != "split":
-            raise ConfigError(f"a split sheet only applies to --protocol split, not {self.protocol}")
+            raise ConfigError(f"TrainConfig.split_sheet only applies to TrainConfig.protocol 'split', "
+                              f"not {self.protocol!r}",
+                              options=["TrainConfig.split_sheet", "TrainConfig.protocol"])
         if self.model == "ridge" and self.init is not None:
-            raise ConfigError("--init applies to the neurobolt model, not to --model ridge")
+            raise ConfigError("TrainConfig.init applies to the neurobolt network, not to "
+                              "TrainConfig.model 'ridge'", options=["TrainConfig.init", "TrainConfig.model"])
         if not isinstance(self.model_overrides, dict):
             raise ConfigError("model_overrides must be a JSON object of ModelConfig fields")
         return self
@@ -156,14 +158,18 @@ class TrainConfig(Config):
         return {**switches, **self.model_overrides}
 
 
+def _error(name: str, text: str) -> ConfigError:
+    """A ConfigError about ``TrainConfig.<name>`` (the CLI renames it to its flag)."""
+    return ConfigError(f"TrainConfig.{name} {text}", options=[f"TrainConfig.{name}"])
+
+
 def _choice(name: str, value, choices) -> None:
     if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+        raise _error(name, f"must be one of {', '.join(choices)}; got {value!r}")
 
 
 def _fractions(name: str, value) -> None:
     if len(value) != 3 or any(not isinstance(f, (int, float)) or f < 0 for f in value) \
             or not math.isclose(sum(value), 1.0, abs_tol=1e-6) or value[0] <= 0:
-        raise ConfigError(
-            f"{name} must be three non-negative numbers (train, val, test) summing to 1 with a "
-            f"positive train share, got {value}")
+        raise _error(name, "must be three non-negative numbers (train, val, test) summing to 1 "
+                     f"with a positive train share, got {value}")

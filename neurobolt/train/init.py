@@ -29,8 +29,8 @@ def initialise_from(model, source) -> str:
         path = _resolve_model_path(Path(source))
         source = load_model(path)
         if not isinstance(source, NeuroBOLT):
-            raise ConfigError(f"--init '{path}' is not a NeuroBOLT network (a ridge model cannot "
-                              "initialise one)")
+            raise ConfigError(f"TrainConfig.init '{path}' is not a NeuroBOLT network (a ridge model "
+                              "cannot initialise one)", options=["TrainConfig.init"])
     target_state = model.state_dict()
     source_state = source.state_dict()
     copied, skipped = 0, []

@@ -123,7 +123,7 @@ def fit(model, train_windows, val_windows, config: TrainConfig, fold_dir: Path, 
         if state.get("identity") != identity:
             raise NeuroboltError(
                 f"'{checkpoint_path}' belongs to another run (different cache, channels, targets or "
-                "config); start a new run with another --out"
+                "config); start a new run in another folder"
             )
         raw_model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -162,7 +162,7 @@ def fit(model, train_windows, val_windows, config: TrainConfig, fold_dir: Path, 
                 if not math.isfinite(loss_value):
                     raise TrainingError(
                         f"non-finite training loss at epoch {epoch + 1}, step {k + 1}; the last good "
-                        f"checkpoint (after epoch {epoch}) is kept in {fold_dir}; lower --lr or check "
+                        f"checkpoint (after epoch {epoch}) is kept in {fold_dir}; lower the learning rate or check "
                         "the targets"
                     )
                 optimizer.zero_grad(set_to_none=True)

@@ -138,8 +138,9 @@ def _random_subject_split(subjects: list[str], config: TrainConfig) -> dict[str,
     n = len(subjects)
     if n < 3:
         raise ConfigError(
-            f"--protocol split without --split-sheet needs at least 3 subjects (train, val, test); "
-            f"the cache has {n}: give a split sheet, or use --protocol intrascan"
+            f"TrainConfig.protocol 'split' without TrainConfig.split_sheet needs at least 3 subjects "
+            f"(train, val, test); the cache has {n}: give a split sheet, or use the 'intrascan' "
+            "protocol", options=["TrainConfig.protocol", "TrainConfig.split_sheet"]
         )
     _, f_val, f_test = config.subject_fractions
     n_test = max(1, round(f_test * n))
@@ -160,9 +161,9 @@ def _subject_folds(prepared, config: TrainConfig) -> list[Fold]:
     if config.protocol == "loso":
         if len(subjects) < 3:
             raise ConfigError(
-                f"--protocol loso needs at least 3 subjects (one to test, one to validate, one to "
-                f"train); the cache has {len(subjects)}"
-            )
+                f"TrainConfig.protocol 'loso' needs at least 3 subjects (one to test, one to "
+                f"validate, one to train); the cache has {len(subjects)}",
+                options=["TrainConfig.protocol"])
         folds = loso_splits(subjects)
     else:
         folds = kfold_splits(subjects, config.folds, seed=config.seed)
@@ -209,6 +210,7 @@ def select_targets(prepared, patterns: list[str] | None) -> list[str]:
             close = difflib.get_close_matches(pattern, available, n=5, cutoff=0.5)
             hint = f"; close matches: {', '.join(close)}" if close else \
                 f"; the cache has {', '.join(available[:8])}{' ...' if len(available) > 8 else ''}"
-            raise ConfigError(f"--rois {pattern!r} matches no ROI of the cache{hint}")
+            raise ConfigError(f"TrainConfig.rois {pattern!r} matches no ROI of the cache{hint}",
+                              options=["TrainConfig.rois"])
         chosen.extend(m for m in matches if m not in chosen)
     return chosen

@@ -243,7 +243,8 @@ def _resolve_device(name: str):
     import torch
 
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda was asked for but no CUDA GPU is available")
+        raise ConfigError("TrainConfig.device 'cuda' was asked for but no CUDA GPU is available",
+                          options=["TrainConfig.device"])
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     return torch.device(name)
@@ -259,8 +260,9 @@ def _resolve(config: TrainConfig, device, dist) -> dict:
         ("base" if device.type == "cuda" else "tiny")
     batch_size = config.resolved_batch_size()
     if dist.enabled and batch_size % dist.world_size:
-        raise ConfigError(f"batch size {batch_size} is not divisible by the {dist.world_size} "
-                          "processes; choose a multiple")
+        raise ConfigError(f"TrainConfig.batch_size {batch_size} is not divisible by the "
+                          f"{dist.world_size} processes; choose a multiple",
+                          options=["TrainConfig.batch_size"])
     return {"preset": preset, "precision": precision, "batch_size": batch_size,
             "device": str(device), "world_size": dist.world_size}
 
@@ -283,20 +285,21 @@ def _open_run_dir(run_dir: Path, cache: Path, identity: dict, resume: bool) -> N
         finished = (run_dir / METRICS_FILE).exists()
         if not resume:
             raise ConfigError(
-                f"--out '{run_dir}' already holds a {'finished' if finished else 'unfinished'} run; "
-                + ("`neurobolt evaluate` reads it; choose a new --out to train again" if finished
-                   else "pass --resume to continue it, or choose a new --out")
-            )
+                f"out='{run_dir}' already holds a {'finished' if finished else 'unfinished'} run; "
+                + ("`neurobolt evaluate` reads it; choose another output folder to train again"
+                   if finished else "pass resume=True to continue it, or choose another output folder"),
+                options=["out=", "resume=True"])
         if marker.get("identity") != digest:
             differs = [k for k in ("cache", "channels", "targets", "config", "world_size")
                        if (marker.get("parts") or {}).get(k) != _digest(identity[k])]
             raise ConfigError(
-                f"--resume: '{run_dir}' was made from a different {', '.join(differs) or 'setup'} "
-                "than this command's; rerun with the original cache and options, or use a new --out"
-            )
+                f"resume=True: '{run_dir}' was made from a different "
+                f"{', '.join(differs) or 'setup'} than this command's; rerun with the original cache "
+                "and options, or use another output folder", options=["resume=True"])
         return
     if resume:
-        raise ConfigError(f"--resume: '{run_dir}' holds no run to resume")
+        raise ConfigError(f"resume=True: '{run_dir}' holds no run to resume",
+                          options=["resume=True"])
     claim_output_dir(run_dir, RUN_KIND, inputs=[cache], identity=digest, cache=str(cache.resolve()),
                      parts={k: _digest(v) for k, v in identity.items()})
 
