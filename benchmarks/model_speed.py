@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ch_names = list(NEUROBOLT_26_CHANNELS)
     model = build_model(ch_names, [f"roi_{i:03d}" for i in range(N_ROIS)], preset=args.preset)
-    x = torch.randn(BATCH, len(ch_names), model.config.n_samples) * 0.2
+    x = torch.randn(BATCH, len(ch_names), model.config.n_samples) * 20.0  # µV
     index = model.channel_index(ch_names)
     target = torch.randn(BATCH, N_ROIS)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)

@@ -42,7 +42,7 @@ def main() -> None:
     import torch.nn.functional as F
 
     from neurobolt.data import PreparedDataset, WindowDataset, prepare
-    from neurobolt.model import INPUT_SCALE_UV, build_model
+    from neurobolt.model import build_model
     from neurobolt.simulate import SimulationConfig, simulate_study
     from neurobolt.train import TrainConfig
     from neurobolt.train.distributed import Distributed
@@ -85,7 +85,7 @@ def main() -> None:
             def step(k):
                 set_learning_rate(optimizer, learning_rate(k, args.steps, 1, config.optim))
                 with autocast:
-                    loss = F.mse_loss(model(eeg / INPUT_SCALE_UV, index).float(), target)
+                    loss = F.mse_loss(model(eeg, index).float(), target)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()

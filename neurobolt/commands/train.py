@@ -15,6 +15,7 @@ TRAIN_FLAGS = {
         "batch_size", "rois", "branches", "scales", "seed", "device", "precision", "selection",
         "shift_s", "num_workers")},
     "TrainConfig.intrascan_pooled": "--pooled",
+    "TrainConfig.optim.lr": "--lr",
     "out=": "--out ",
     "resume=True": "--resume",
 }

@@ -302,7 +302,10 @@ def _official_config(
         spectral_tokens=tokens,
         spectral_depth=spectral_depth,
         max_positions=state["mss_module.positional_encoding.pe"].shape[1],
-        dropout=float(getattr(args, "drop", 0.1)) if args is not None else 0.1,
+        # the release's --drop is the temporal-spatial (LaBraM) dropout rate; the spectral sites keep
+        # the published fixed rates (ModelConfig's defaults)
+        ts_position_dropout=float(getattr(args, "drop", 0.1)) if args is not None else 0.1,
+        ts_block_dropout=float(getattr(args, "drop", 0.1)) if args is not None else 0.1,
         drop_path=float(getattr(args, "drop_path", 0.1)) if args is not None else 0.1,
     ).validate()
 

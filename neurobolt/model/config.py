@@ -47,9 +47,13 @@ class ModelConfig(Config):
     spectral_mlp_ratio: float = 4.0
     max_positions: int = 1000  # rows of the sinusoidal position table
 
-    # regularisation (training only: eval mode is deterministic)
-    dropout: float = 0.1  # on the spectral branch's tokens after adding the position encoding
+    # regularisation, at the sites where the published fine-tuning applies it (training mode only:
+    # eval mode is deterministic, so these never change an evaluation or a prediction)
+    ts_position_dropout: float = 0.1  # temporal-spatial tokens after adding pos/time embeddings
+    ts_block_dropout: float = 0.1  # each temporal-spatial block's attention output and MLP output
     drop_path: float = 0.1  # stochastic depth in the temporal-spatial blocks (linear schedule)
+    dropout: float = 0.1  # spectral tokens after adding the channel tokens and position encoding
+    spectral_attention_dropout: float = 0.2  # each spectral layer's attention output
 
     # ------------------------------------------------------------------ derived sizes
     @property
@@ -118,6 +122,10 @@ class ModelConfig(Config):
             problems.append("use_temporal_spatial and use_spectral are both off: keep at least one")
         if self.n_samples % self.patch_size:
             problems.append(f"window of {self.n_samples} samples is not a whole number of patches")
+        for name in ("ts_position_dropout", "ts_block_dropout", "drop_path", "dropout",
+                     "spectral_attention_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                problems.append(f"{name}={getattr(self, name)} must be in [0, 1)")
         if self.use_temporal_spatial:
             if self.n_patches > self.max_patches:
                 problems.append(f"{self.n_patches} patches exceed max_patches={self.max_patches}")

@@ -16,7 +16,8 @@ from .inputs import channel_positions, check_eeg_windows
 from .spectral import SpectralEncoder
 from .temporal_spatial import TemporalSpatialEncoder
 
-# the network sees EEG in units of 100 µV
+# the branches see EEG in units of 100 µV; the division happens in exactly one place,
+# NeuroBOLT.features, so every caller (training loop, prediction, benchmarks) speaks µV
 INPUT_SCALE_UV = 100.0
 PRECISIONS = ("auto", "fp32", "bf16")
 
@@ -24,8 +25,8 @@ PRECISIONS = ("auto", "fp32", "bf16")
 class NeuroBOLT(nn.Module):
     """EEG window -> one value per ROI.
 
-    * ``model(x, channel_index)`` is the training entry point: ``x`` is a float tensor
-      (B, C, n_samples) already divided by 100 (units of 100 µV) and ``channel_index`` a (C,) long
+    * ``model(eeg_uV, channel_index)`` is the training entry point: ``eeg_uV`` is a float tensor
+      (B, C, n_samples) in µV (the network divides by 100 itself) and ``channel_index`` a (C,) long
       tensor of each row's position in ``config.ch_names`` (``None``: all training channels, in
       order). It returns (B, n_rois). Build ``channel_index`` once with :meth:`channel_index`.
     * ``model.predict(eeg_uV, ch_names)`` is the user entry point (numpy in µV, any channel
@@ -54,15 +55,17 @@ class NeuroBOLT(nn.Module):
         self.preprocessing = None
 
     # ------------------------------------------------------------------ training entry point
-    def forward(self, x: torch.Tensor, channel_index: torch.Tensor | None = None) -> torch.Tensor:
-        ts, mss = self.features(x, channel_index)
+    def forward(self, eeg_uV: torch.Tensor, channel_index: torch.Tensor | None = None) -> torch.Tensor:
+        ts, mss = self.features(eeg_uV, channel_index)
         fused = ts if mss is None else mss if ts is None else ts + mss
         return self.head(F.gelu(fused))
 
     def features(
-        self, x: torch.Tensor, channel_index: torch.Tensor | None = None
+        self, eeg_uV: torch.Tensor, channel_index: torch.Tensor | None = None
     ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """The two branch outputs (B, width) before fusion; ``None`` for a branch that is off."""
+        """The two branch outputs (B, width) before fusion for EEG in µV; ``None`` for a branch
+        that is off."""
+        x = eeg_uV / INPUT_SCALE_UV  # the one place where µV become the network's units
         if channel_index is None:
             channel_index = torch.arange(x.shape[1], device=x.device)
         ts = mss = None
@@ -126,7 +129,7 @@ class NeuroBOLT(nn.Module):
             with autocast:
                 for start in range(0, data.shape[0], batch_size):
                     batch = torch.as_tensor(data[start : start + batch_size], device=device)
-                    outputs.append(forward(batch / INPUT_SCALE_UV, index).float().cpu())
+                    outputs.append(forward(batch, index).float().cpu())
         finally:
             self.train(was_training)
         if not outputs:

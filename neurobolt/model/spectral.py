@@ -51,13 +51,14 @@ def sinusoidal_table(n_positions: int, dim: int, dtype: torch.dtype = torch.floa
 class LinearAttention(nn.Module):
     """Global linear attention: out = softmax_feat(q)·d^-½ · (softmax_tok(k)ᵀ v), per head."""
 
-    def __init__(self, dim: int, n_heads: int):
+    def __init__(self, dim: int, n_heads: int, dropout: float = 0.0):
         super().__init__()
         self.n_heads = n_heads
         self.scale = (dim // n_heads) ** -0.5
         # q, k, v fused in one matmul (published as three bias-free Linears: to_q, to_k, to_v)
         self.qkv = nn.Linear(dim, 3 * dim, bias=False)
         self.out = nn.Linear(dim, dim)
+        self.out_dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, n, d = x.shape
@@ -66,16 +67,16 @@ class LinearAttention(nn.Module):
         k = k.softmax(dim=1)  # over tokens
         context = torch.einsum("bnhd,bnhe->bhde", k, v)  # (b, heads, d, d): linear in n
         out = torch.einsum("bnhd,bhde->bnhe", q, context)
-        return self.out(out.reshape(b, n, d))
+        return self.out_dropout(self.out(out.reshape(b, n, d)))
 
 
 class SpectralLayer(nn.Module):
-    """Pre-norm linear attention + GELU MLP, residual around each (dropout only on the positions)."""
+    """Pre-norm linear attention (dropout on its output) + GELU MLP, residual around each."""
 
-    def __init__(self, dim: int, n_heads: int, mlp_ratio: float):
+    def __init__(self, dim: int, n_heads: int, mlp_ratio: float, attention_dropout: float = 0.0):
         super().__init__()
         self.attn_norm = nn.LayerNorm(dim)  # default eps 1e-5, as published for this branch
-        self.attn = LinearAttention(dim, n_heads)
+        self.attn = LinearAttention(dim, n_heads, attention_dropout)
         self.mlp_norm = nn.LayerNorm(dim)
         self.fc1 = nn.Linear(dim, int(dim * mlp_ratio))
         self.fc2 = nn.Linear(int(dim * mlp_ratio), dim)
@@ -104,7 +105,8 @@ class SpectralEncoder(nn.Module):
         )
         self.position_dropout = nn.Dropout(config.dropout)
         self.layers = nn.ModuleList(
-            SpectralLayer(dim, config.spectral_heads, config.spectral_mlp_ratio)
+            SpectralLayer(dim, config.spectral_heads, config.spectral_mlp_ratio,
+                          config.spectral_attention_dropout)
             for _ in range(config.spectral_depth)
         )
 

@@ -45,9 +45,9 @@ class TemporalConvEmbedding(nn.Module):
 
 
 class Attention(nn.Module):
-    """Multi-head self-attention with per-head q/k LayerNorm, fused through SDPA."""
+    """Multi-head self-attention with a LayerNorm on each head's q and k (as in LaBraM)."""
 
-    def __init__(self, dim: int, n_heads: int):
+    def __init__(self, dim: int, n_heads: int, dropout: float):
         super().__init__()
         self.n_heads = n_heads
         head_dim = dim // n_heads
@@ -55,58 +55,59 @@ class Attention(nn.Module):
         self.q_norm = nn.LayerNorm(head_dim, eps=LN_EPS)
         self.k_norm = nn.LayerNorm(head_dim, eps=LN_EPS)
         self.proj = nn.Linear(dim, dim)
+        self.proj_dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, n, d = x.shape
-        head_dim = d // self.n_heads
-        qkv = self.qkv(x).view(b, n, 3, self.n_heads, head_dim)
-        # normalise q and k in one pass (one copy of the strided slice instead of two), then apply
-        # each norm's own affine in one broadcast op
-        qk = F.layer_norm(qkv[:, :, :2], (head_dim,), eps=self.q_norm.eps)
-        weight = torch.stack([self.q_norm.weight, self.k_norm.weight])[:, None]  # (2, 1, head_dim)
-        bias = torch.stack([self.q_norm.bias, self.k_norm.bias])[:, None]
-        q, k = torch.addcmul(bias, qk, weight).transpose(1, 3).unbind(2)  # (b, heads, n, head_dim)
-        v = qkv[:, :, 2].transpose(1, 2)
-        # SDPA reads the strided views directly; its default scale head_dim**-0.5 is LaBraM's
-        out = F.scaled_dot_product_attention(q, k, v)
-        return self.proj(out.transpose(1, 2).reshape(b, n, d))
+        # (b, n, 3, heads, head_dim) -> three (b, heads, n, head_dim)
+        q, k, v = self.qkv(x).view(b, n, 3, self.n_heads, d // self.n_heads).permute(2, 0, 3, 1, 4)
+        # SDPA's default scale head_dim**-0.5 is LaBraM's
+        out = F.scaled_dot_product_attention(self.q_norm(q), self.k_norm(k), v)
+        return self.proj_dropout(self.proj(out.transpose(1, 2).reshape(b, n, d)))
 
 
 class Mlp(nn.Module):
-    def __init__(self, dim: int, hidden: int):
+    def __init__(self, dim: int, hidden: int, dropout: float):
         super().__init__()
         self.fc1 = nn.Linear(dim, hidden)
         self.fc2 = nn.Linear(hidden, dim)
+        self.dropout = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(F.gelu(self.fc1(x)))
+        return self.dropout(self.fc2(F.gelu(self.fc1(x))))
+
+
+class DropPath(nn.Module):
+    """Stochastic depth: in training, drop a sample's whole residual branch with probability p."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(1.0 - self.p)
+        return x * (keep / (1.0 - self.p))
 
 
 class Block(nn.Module):
-    """Pre-norm transformer block with layer scale and stochastic depth."""
+    """Pre-norm transformer block with layer scale (gamma) and stochastic depth."""
 
-    def __init__(self, dim: int, n_heads: int, mlp_ratio: float, layer_scale: float, drop_path: float):
+    def __init__(self, dim: int, n_heads: int, mlp_ratio: float, layer_scale: float,
+                 drop_path: float, dropout: float):
         super().__init__()
         self.attn_norm = nn.LayerNorm(dim, eps=LN_EPS)
-        self.attn = Attention(dim, n_heads)
+        self.attn = Attention(dim, n_heads, dropout)
         self.attn_scale = nn.Parameter(torch.full((dim,), layer_scale))
         self.mlp_norm = nn.LayerNorm(dim, eps=LN_EPS)
-        self.mlp = Mlp(dim, int(dim * mlp_ratio))
+        self.mlp = Mlp(dim, int(dim * mlp_ratio), dropout)
         self.mlp_scale = nn.Parameter(torch.full((dim,), layer_scale))
-        self.drop_path = drop_path
+        self.drop_path = DropPath(drop_path)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = _residual(x, self.attn_scale, self.attn(self.attn_norm(x)), self.drop_path, self.training)
-        return _residual(x, self.mlp_scale, self.mlp(self.mlp_norm(x)), self.drop_path, self.training)
-
-
-def _residual(x: torch.Tensor, scale: torch.Tensor, branch: torch.Tensor, p: float, training: bool):
-    """``x + scale * branch`` in one fused op; with stochastic depth (drop a sample's whole branch
-    with probability p) in training."""
-    if training and p > 0.0:
-        keep = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(1.0 - p)
-        branch = branch * (keep / (1.0 - p))
-    return torch.addcmul(x, scale, branch)
+        x = x + self.attn_scale * self.drop_path(self.attn(self.attn_norm(x)))
+        return x + self.mlp_scale * self.drop_path(self.mlp(self.mlp_norm(x)))
 
 
 class TemporalSpatialEncoder(nn.Module):
@@ -122,8 +123,11 @@ class TemporalSpatialEncoder(nn.Module):
         self.time_embed = nn.Parameter(torch.zeros(1, config.max_patches, dim))
         rates = torch.linspace(0, config.drop_path, config.depth).tolist()
         self.blocks = nn.ModuleList(
-            Block(dim, config.n_heads, config.mlp_ratio, config.layer_scale_init, rate) for rate in rates
+            Block(dim, config.n_heads, config.mlp_ratio, config.layer_scale_init, rate,
+                  config.ts_block_dropout)
+            for rate in rates
         )
+        self.position_dropout = nn.Dropout(config.ts_position_dropout)
         self.fc_norm = nn.LayerNorm(dim, eps=LN_EPS)
         self._init_weights()
 
@@ -146,7 +150,7 @@ class TemporalSpatialEncoder(nn.Module):
         position = self.pos_embed[0, position_rows].unsqueeze(1) + self.time_embed[0, :a].unsqueeze(0)
         tokens = tokens + position.reshape(1, c * a, -1)
         cls = (self.cls_token + self.pos_embed[:, :1]).expand(b, -1, -1)
-        h = torch.cat([cls, tokens], dim=1)
+        h = self.position_dropout(torch.cat([cls, tokens], dim=1))
         for block in self.blocks:
             h = block(h)
         return self.fc_norm(h[:, 1:].mean(dim=1))

@@ -137,6 +137,11 @@ class TrainConfig(Config):
                               "TrainConfig.model 'ridge'", options=["TrainConfig.init", "TrainConfig.model"])
         if not isinstance(self.model_overrides, dict):
             raise ConfigError("model_overrides must be a JSON object of ModelConfig fields")
+        if not isinstance(self.optim, OptimConfig):
+            raise ConfigError("TrainConfig.optim must be an OptimConfig or a JSON object of its fields")
+        if not self.optim.lr > 0:  # the one optimiser field with a CLI flag of its own (--lr)
+            raise _error("optim.lr", f"must be > 0, got {self.optim.lr}")
+        self.optim.validate()
         return self
 
     # ------------------------------------------------------------------ derived

@@ -21,7 +21,6 @@ import torch.nn.functional as F
 
 from ..errors import NeuroboltError
 from ..evaluate.metrics import aggregate_scans, series_metrics
-from ..model.network import INPUT_SCALE_UV
 from ..outputs import atomic_write_text
 from ..predict import predict_windows
 from ..progress import progress_bar
@@ -156,7 +155,7 @@ def fit(model, train_windows, val_windows, config: TrainConfig, fold_dir: Path, 
                 set_learning_rate(optimizer, learning_rate(step, steps_per_epoch, config.epochs,
                                                            config.optim))
                 with autocast:
-                    predicted = model(eeg / INPUT_SCALE_UV, channel_index)
+                    predicted = model(eeg, channel_index)
                 loss = F.mse_loss(predicted.float(), target)
                 loss_value = dist.mean(float(loss.detach()))
                 if not math.isfinite(loss_value):

@@ -1,13 +1,30 @@
-"""Interim optimiser recipe (AdamW, warm-up + cosine); replaced by the full recipe (layer-wise lr
-decay, per-group weight decay) from the modelreg branch."""
+"""The fine-tuning recipe's optimiser: AdamW with per-group weight decay and layer-wise lr decay,
+and the per-step schedule (linear warm-up, then cosine to ``min_lr``).
+
+Layer-wise decay follows LaBraM/BEiT fine-tuning: the temporal-spatial branch's embeddings are
+layer 0, its block i is layer i + 1, and everything after the last block (``fc_norm``, the spectral
+branch, the head: new modules) is layer ``depth + 1`` at the full rate; layer l learns at
+``lr * layer_decay ** (depth + 1 - l)``. No weight decay on biases, norms, layer scales (every
+1-d parameter) and on the position, time and CLS embeddings.
+"""
 from __future__ import annotations
+
 import math
 from dataclasses import dataclass
+
 import torch
+
 from .._configbase import Config
+from ..errors import ConfigError
+
+# the temporal-spatial embeddings excluded from weight decay (LaBraM's no_weight_decay list)
+NO_DECAY_EMBEDDINGS = ("pos_embed", "time_embed", "cls_token")
+
 
 @dataclass
 class OptimConfig(Config):
+    """AdamW and schedule settings; the defaults are the published fine-tuning recipe."""
+
     lr: float = 3e-4
     weight_decay: float = 0.05
     betas: tuple[float, float] = (0.9, 0.999)
@@ -15,24 +32,82 @@ class OptimConfig(Config):
     layer_decay: float = 0.65
     warmup_epochs: int = 5
     min_lr: float = 1e-6
-    grad_clip: float | None = None
+    grad_clip: float | None = None  # max global gradient norm; None: no clipping
 
-def build_optimizer(model, config):
-    decay, no_decay = [], []
-    for n, p in model.named_parameters():
-        (no_decay if p.ndim <= 1 or "embed" in n or "token" in n else decay).append(p)
-    groups = [dict(params=decay, weight_decay=config.weight_decay, lr_scale=1.0, name="decay"),
-              dict(params=no_decay, weight_decay=0.0, lr_scale=1.0, name="no_decay")]
-    return torch.optim.AdamW(groups, lr=config.lr, betas=config.betas, eps=config.eps)
+    def validate(self) -> None:
+        problems = []
+        if not self.lr > 0:
+            problems.append(f"lr={self.lr} must be > 0")
+        if self.weight_decay < 0:
+            problems.append(f"weight_decay={self.weight_decay} must be >= 0")
+        if not 0 < self.layer_decay <= 1:
+            problems.append(f"layer_decay={self.layer_decay} must be in (0, 1]")
+        if self.warmup_epochs < 0:
+            problems.append(f"warmup_epochs={self.warmup_epochs} must be >= 0")
+        if not 0 <= self.min_lr <= self.lr:
+            problems.append(f"min_lr={self.min_lr} must be in [0, lr]")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            problems.append(f"grad_clip={self.grad_clip} must be > 0 or None")
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            problems.append(f"betas={self.betas} must be two numbers in [0, 1)")
+        if problems:
+            raise ConfigError("invalid optimiser config: " + "; ".join(problems))
 
-def learning_rate(step, steps_per_epoch, epochs, config):
-    warm = config.warmup_epochs * steps_per_epoch
+
+def layer_id(name: str, depth: int) -> int:
+    """Layer of a NeuroBOLT parameter for layer-wise lr decay (see the module docstring)."""
+    if name.startswith("temporal_spatial."):
+        rest = name[len("temporal_spatial."):]
+        if rest.startswith("blocks."):
+            return int(rest.split(".")[1]) + 1
+        if rest.startswith(("patch_embed.",) + NO_DECAY_EMBEDDINGS):
+            return 0
+    return depth + 1
+
+
+def decays(name: str, parameter: torch.Tensor) -> bool:
+    """Whether weight decay applies: not to 1-d tensors (biases, norms, layer scales) nor to the
+    position/time/CLS embeddings."""
+    return parameter.ndim > 1 and name.split(".")[-1] not in NO_DECAY_EMBEDDINGS
+
+
+def parameter_groups(model: torch.nn.Module, config: OptimConfig) -> list[dict]:
+    """AdamW parameter groups, one per (layer, decay or not), each with its ``lr_scale``."""
+    depth = model.config.depth if getattr(model.config, "use_temporal_spatial", False) else 0
+    groups: dict[tuple[int, bool], dict] = {}
+    for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:
+            continue
+        layer, decay = layer_id(name, depth), decays(name, parameter)
+        group = groups.setdefault((layer, decay), {
+            "params": [], "names": [], "weight_decay": config.weight_decay if decay else 0.0,
+            "lr_scale": config.layer_decay ** (depth + 1 - layer),
+            "name": f"layer{layer}_{'decay' if decay else 'no_decay'}",
+        })
+        group["params"].append(parameter)
+        group["names"].append(name)
+    return [groups[key] for key in sorted(groups)]
+
+
+def build_optimizer(model: torch.nn.Module, config: OptimConfig) -> torch.optim.AdamW:
+    config.validate()
+    groups = parameter_groups(model, config)
+    for group in groups:
+        group.pop("names")  # names are for inspection; AdamW's state_dict keeps only numbers
+    return torch.optim.AdamW(groups, lr=config.lr, betas=tuple(config.betas), eps=config.eps)
+
+
+def learning_rate(step: int, steps_per_epoch: int, epochs: int, config: OptimConfig) -> float:
+    """The base rate at ``step`` (counting from 0): linear warm-up over ``warmup_epochs``, then a
+    per-step cosine from ``lr`` down to ``min_lr`` at the last step."""
+    warmup = config.warmup_epochs * steps_per_epoch
     total = epochs * steps_per_epoch
-    if step < warm:
-        return config.lr * (step + 1) / warm
-    t = (step - warm) / max(1, total - warm - 1)
-    return config.min_lr + 0.5 * (config.lr - config.min_lr) * (1 + math.cos(math.pi * min(t, 1.0)))
+    if step < warmup:
+        return config.lr * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup - 1)
+    return config.min_lr + 0.5 * (config.lr - config.min_lr) * (1 + math.cos(math.pi * min(progress, 1.0)))
 
-def set_learning_rate(optimizer, lr):
-    for g in optimizer.param_groups:
-        g["lr"] = lr * g.get("lr_scale", 1.0)
+
+def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    for group in optimizer.param_groups:
+        group["lr"] = lr * group.get("lr_scale", 1.0)

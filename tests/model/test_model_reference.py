@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from neurobolt.model import INPUT_SCALE_UV, build_model
+from neurobolt.model import build_model
 
 TOL = 1e-4
 
@@ -28,7 +28,7 @@ def test_reordered_subset_matches_expected_output(official_model, reference_io):
 
 def test_branch_outputs_match_expected_features(official_model, reference_io):
     with torch.no_grad():
-        ts, mss = official_model.features(reference_io["eeg_uV"] / INPUT_SCALE_UV)
+        ts, mss = official_model.features(reference_io["eeg_uV"])
     torch.testing.assert_close(ts, reference_io["expected_ts_features"], atol=TOL, rtol=0)
     torch.testing.assert_close(mss, reference_io["expected_mss_features"], atol=TOL, rtol=0)
 
@@ -43,7 +43,7 @@ def test_labram_init_reproduces_temporal_spatial_features(labram_path, reference
             "projection_head.0.weight", "lm_head.bias"} <= set(report.ignored)
     assert len(report.used) + len(report.ignored) == 228
     with torch.no_grad():
-        ts, _ = model.features(reference_io["eeg_uV"] / INPUT_SCALE_UV)
+        ts, _ = model.features(reference_io["eeg_uV"])
     torch.testing.assert_close(ts, reference_io["expected_ts_features"], atol=TOL, rtol=0)
 
 
