@@ -45,6 +45,9 @@ class ModelConfig(Config):
     spectral_depth: int = 4
     spectral_heads: int = 8
     spectral_mlp_ratio: float = 4.0
+    # False (published): the branch sees |STFT|. True (our option): log(|STFT| + 1e-3), which puts
+    # the weak high-frequency bands on the same footing as the 1/f-dominated low ones
+    spectral_log_magnitude: bool = False
     max_positions: int = 1000  # rows of the sinusoidal position table
 
     # regularisation, at the sites where the published fine-tuning applies it (training mode only:

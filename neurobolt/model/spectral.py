@@ -18,6 +18,10 @@ from torch import nn
 
 from .config import ModelConfig
 
+# with spectral_log_magnitude: the floor under |STFT| (units of 100 µV x sqrt(samples)), far
+# below any real EEG band's magnitude, so that flat or zeroed channels stay finite
+LOG_MAGNITUDE_FLOOR = 1e-3
+
 
 def dft_magnitude_basis(n_fft: int) -> torch.Tensor:
     """(n_fft, 2 * (n_fft//2 + 1)) real matrix: frames @ basis = [Re | Im] of the one-sided DFT.
@@ -99,6 +103,7 @@ class SpectralEncoder(nn.Module):
         )
         for i, n in enumerate(self.n_ffts):
             self.register_buffer(f"dft_basis_{i}", dft_magnitude_basis(n), persistent=False)
+        self.log_magnitude = config.spectral_log_magnitude
         self.channel_tokens = nn.Embedding(config.n_channels, dim)
         self.register_buffer(
             "position_table", sinusoidal_table(config.max_positions, dim), persistent=False
@@ -122,6 +127,8 @@ class SpectralEncoder(nn.Module):
                 spectrum = x.reshape(b, c, t // n_fft, n_fft) @ basis  # [Re | Im]
                 n_freqs = n_fft // 2 + 1
                 magnitude = torch.hypot(spectrum[..., :n_freqs], spectrum[..., n_freqs:])
+                if self.log_magnitude:
+                    magnitude = torch.log(magnitude + LOG_MAGNITUDE_FLOOR)
                 per_frame = self.freq_proj[i](magnitude)  # (b, c, frames, width)
                 time = self.time_proj[i]
                 # Linear over frames, without transposing the activations

@@ -67,3 +67,16 @@ def test_forward_takes_microvolts_like_predict():
     with torch.no_grad():
         direct = model(x).numpy()
     np.testing.assert_allclose(direct, model.predict(x.numpy(), CHANNELS), rtol=0, atol=1e-6)
+
+
+def test_log_magnitude_option_changes_what_the_spectral_branch_sees():
+    plain = _model(use_temporal_spatial=False).eval()
+    logged = _model(use_temporal_spatial=False, spectral_log_magnitude=True).eval()
+    logged.load_state_dict(plain.state_dict())
+    x = _eeg()
+    with torch.no_grad():
+        tokens = plain.spectral.spectral_tokens(x / 100)
+        assert not torch.allclose(tokens, logged.spectral.spectral_tokens(x / 100))
+        # a flat channel stays finite
+        x[:, 0] = 0.0
+        assert torch.isfinite(logged(x)).all()
