@@ -67,7 +67,11 @@ def report(run_dir, atlas=None, atlas_labels=None, out=None, *, noise_ceiling=No
 
     out_dir = Path(out).expanduser() if out is not None else run.path / REPORT_DIR
     inputs = [p for p in (atlas, atlas_labels, noise_ceiling) if p is not None]
-    claim_output_dir(out_dir, REPORT_KIND, inputs=inputs, option="out=", run=str(run.path.resolve()))
+    try:
+        claim_output_dir(out_dir, REPORT_KIND, inputs=inputs, option="out=",
+                         run=str(run.path.resolve()))
+    except ConfigError as err:  # name the option so that the CLI can print its flag
+        raise ConfigError(str(err), options=["out="]) from None
     for name in FIGURES:
         if name in pngs:
             atomic_write(out_dir / name, lambda tmp, data=pngs[name]: tmp.write_bytes(data))
@@ -162,7 +166,7 @@ def _page(run: RunData, cache, ceiling, brain: AtlasMap | None, atlas, courses, 
 
     folds = metrics.get("folds") or []
     description = metrics.get("description") or (f"{len(folds)} folds" if folds else "")
-    subtitle = (f"<code style='background:rgba(255,255,255,.15);color:#fff'>{e(str(run.path))}</code>"
+    subtitle = (f"<code style='background:rgba(255,255,255,.15);color:#fff'>{e(str(run.path.resolve()))}</code>"
                 f" · protocol <b>{e(str(metrics.get('protocol')))}</b> ({e(str(description))})"
                 f" · model <b>{e(str(metrics.get('model', 'neurobolt')))}</b>"
                 f" · preset {e(str((metrics.get('resolved') or {}).get('preset', '?')))}")
@@ -254,14 +258,22 @@ def _page(run: RunData, cache, ceiling, brain: AtlasMap | None, atlas, courses, 
     pairs = [("protocol", metrics.get("protocol")), ("held out", description)]
     for part in ("train", "val", "test"):
         scans = split.get(part) or []
-        pairs.append((f"{part} scans ({len(scans)})", ", ".join(scans)))
+        label = f"{part} scans ({len(scans)})" if not folds else \
+            f"{part} scans, any fold ({len(scans)})"
+        pairs.append((label, ", ".join(scans)))
+    windows = {part: metrics.get(f"n_{part}_windows") for part in ("train", "val", "test")}
+    if folds:  # a multi-fold run sums its folds' windows
+        windows = {part: sum(((f["split"].get("n_windows") or {}).get(part) or 0) for f in folds)
+                   for part in windows}
+    best = metrics.get("best_epoch")
     pairs += [("windows (train / val / test)",
-               f"{metrics.get('n_train_windows', '?')} / {metrics.get('n_val_windows', '—')} / "
-               f"{metrics.get('n_test_windows', '?')}"),
+               " / ".join(str(windows[p] if windows[p] is not None else "—") for p in windows)
+               + (" (summed over folds)" if folds else "")),
               (f"EEG channels ({len(run.channels)})", ", ".join(run.channels) or "?"),
               ("ROIs (targets)", n),
-              ("best epoch", metrics.get("best_epoch")),
-              ("wall time (s)", metrics.get("wall_s")),
+              ("best epoch" + (" per fold" if isinstance(best, list) else ""),
+               ", ".join(map(str, best)) if isinstance(best, list) else best),
+              ("wall time", f"{metrics['wall_s']:.1f} s" if metrics.get("wall_s") else "?"),
               ("cache", str(run.cache) if run.cache else "?"),
               ("cache input", (cache or {}).get("input", "cache not found")),
               ("noise ceiling", str(ceiling.source) if ceiling else "none (not simulated data)")]
