@@ -247,7 +247,8 @@ def _page(run: RunData, cache, ceiling, brain: AtlasMap | None, atlas, courses, 
         shown["ROIs"] = frame[[c for c in frame.columns if c.startswith("r:")]].shape[1]
         current = run.path.resolve().name
         highlight = next((i for i, v in enumerate(frame["variant"]) if v == current), None)
-        body = html.table(shown, numeric={"mean r", "wall s"}, highlight=highlight)
+        body = html.table(shown, numeric={"mean r", "wall s"}, highlight=highlight,
+                          column_digits={"wall s": 1})
         lead = (f"From <code>{e(str(run.ablation_path))}</code>" +
                 (f"; this run is the highlighted row (<code>{e(current)}</code>)."
                  if highlight is not None else "."))

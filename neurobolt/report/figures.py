@@ -93,7 +93,9 @@ def time_courses(frame: pd.DataFrame, scan: str, rois: list[tuple[str, str, floa
             ax.plot(minutes, frame[f"baseline:{name}"], color=RIDGE_COLOR, linewidth=1.1,
                     linestyle="--", label=f"ridge (r = {ridge_r:.2f})")
         ax.set_title(f"{label}: {name}", fontsize=9, loc="left")
-        ax.legend(loc="upper right", fontsize=7, frameon=False, ncol=3)
+        # above the panel, right of the title: never over the curves
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False, ncol=3,
+                  borderaxespad=0.1)
         ax.grid(color="#f3f4f6")
         _style(ax)
     axes[-1].set_xlabel(f"time in scan {scan} (min)", fontsize=9)
@@ -145,8 +147,8 @@ def brain_map(r_image, vmax: float | None = None, title: str | None = None) -> b
     values = np.asarray(r_image.dataobj)
     if vmax is None:
         vmax = max(0.05, float(np.abs(values).max()))
-    figure = _figure(11.0, 2.6)
-    plotting.plot_stat_map(r_image, figure=figure, display_mode="z", cut_coords=7,
+    figure = _figure(12.0, 3.4)
+    plotting.plot_stat_map(r_image, figure=figure, display_mode="z", cut_coords=6,
                            cmap="RdBu_r", vmax=vmax, symmetric_cbar=True, threshold=1e-6,
                            colorbar=True, draw_cross=False, annotate=True, black_bg=False,
                            title=title, resampling_interpolation="nearest")

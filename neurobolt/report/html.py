@@ -63,7 +63,8 @@ def fmt(value, digits: int = 3) -> str:
 
 
 def table(frame: pd.DataFrame, numeric: set[str] = frozenset(), signed: set[str] = frozenset(),
-          highlight: int | None = None, digits: int = 3) -> str:
+          highlight: int | None = None, digits: int = 3,
+          column_digits: dict[str, int] | None = None) -> str:
     head = "".join(f'<th class="{"num" if c in numeric else ""}">{escape(str(c))}</th>'
                    for c in frame.columns)
     rows = []
@@ -71,14 +72,15 @@ def table(frame: pd.DataFrame, numeric: set[str] = frozenset(), signed: set[str]
         cells = []
         for column in frame.columns:
             value = row[column]
+            places = (column_digits or {}).get(column, digits)
             if column in numeric:
                 css = "num"
                 if column in signed and isinstance(value, float) and value == value:
                     css += " pos" if value > 0 else " neg" if value < 0 else ""
-                    text = f"{value:+.{digits}f}"
+                    text = f"{value:+.{places}f}"
                 else:
                     text = fmt(float(value) if isinstance(value, (int, float)) and
-                               not isinstance(value, bool) else value, digits)
+                               not isinstance(value, bool) else value, places)
                 cells.append(f'<td class="{css}">{text}</td>')
             else:
                 cells.append(f"<td>{fmt(value)}</td>")
