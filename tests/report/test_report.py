@@ -212,3 +212,34 @@ def test_labels_of_another_count_are_refused(simulated_small, difumo):
     maps, _ = _atlas(simulated_small, "probseg")
     with pytest.raises(InputError, match="has 4 maps but .* names 64 regions"):
         r_map(maps, difumo["labels"], {"sim_roi_01": 0.1})
+
+
+def test_ridge_only_run_has_no_baseline_and_no_curves(prepared_small, tmp_path, page_images):
+    from neurobolt.train import TrainConfig, train
+
+    run = train(prepared_small.root, tmp_path / "ridge", TrainConfig(model="ridge"),
+                progress=False).run_dir
+    page = report(run).read_text()
+    assert len(page_images(page)) == 2  # bars and time courses
+    assert "no baseline in this run" in page and "a ridge-only run has no epochs" in page
+    assert _headline(page, "ridge mean r") == "—"
+
+
+def test_an_explicit_noise_ceiling_wins(split_run, simulated_small, tmp_path):
+    table = pd.read_csv(simulated_small.noise_ceiling, sep="\t")
+    # release-style scan names and a known value: the ceiling is read from this file
+    table["scan"] = [f"sub{s.split('_')[0][4:]}-scan01" for s in table["scan"]]
+    table["r"] = 0.5
+    path = tmp_path / "ceiling.tsv"
+    table.to_csv(path, sep="\t", index=False)
+    page = report(split_run, out=tmp_path / "report", noise_ceiling=path).read_text()
+    assert _headline(page, "noise ceiling") == "0.500" and str(path) in page
+
+
+@pytest.mark.bad_input
+def test_a_noise_ceiling_that_is_not_one_is_refused(split_run, tmp_path, refused):
+    path = tmp_path / "ceiling.tsv"
+    path.write_text("a\tb\n1\t2\n")
+    refused(["report", split_run, "--noise-ceiling", path, "--out", tmp_path / "out"],
+            inputs=[split_run, path], match="is not a noise-ceiling table")
+    assert not (tmp_path / "out").exists()
