@@ -132,7 +132,7 @@ def training_curves(logs: list[tuple[str, pd.DataFrame, int | None]]) -> bytes:
         ax.grid(color="#f3f4f6")
         ax.xaxis.get_major_locator().set_params(integer=True)
         _style(ax)
-    if len(logs) <= 6:
+    if many and len(logs) <= 6:  # one fold needs no legend; a dozen would cover the curves
         r_ax.legend(fontsize=7, frameon=False)
     figure.text(0.99, 0.0, "circled: the epoch chosen on validation", ha="right", fontsize=7,
                 color="#6b7280")
