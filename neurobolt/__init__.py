@@ -18,6 +18,7 @@ _LAZY = {
     "SimulationConfig": ".simulate",
     "prepare": ".data",
     "PrepareConfig": ".data",
+    "report": ".report",
     "NeuroboltError": ".errors",
 }
 

@@ -142,6 +142,12 @@ def read_atlas_labels(path) -> list[str]:
     return list(_label_table(path).values())
 
 
+def read_atlas_label_table(path) -> dict[int, str]:
+    """{label value (3D atlas) or map position (4D, 1-based): region name} of a label file, as
+    :func:`read_atlas_labels` reads it (the report paints per-ROI values back by label value)."""
+    return _label_table(path)
+
+
 def _label_table(path) -> dict[int, str]:
     """{label value or map position (1-based): name}."""
     path = Path(path)

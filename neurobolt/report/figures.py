@@ -1,0 +1,155 @@
+"""The report's figures, drawn with matplotlib's Agg canvas (and nilearn for the brain map).
+
+Figures are built as ``matplotlib.figure.Figure`` objects, never through ``pyplot``'s global state,
+so a report drawn from a notebook or a GUI session leaves its backend and open figures alone.
+Each function returns PNG bytes.
+"""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+
+MODEL_COLOR = "#2563eb"
+RIDGE_COLOR = "#9ca3af"
+CEILING_COLOR = "#dc2626"
+MEASURED_COLOR = "#111827"
+DPI = 110
+
+
+def _figure(width: float, height: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=DPI)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def png_bytes(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", facecolor="white")
+    return buffer.getvalue()
+
+
+def _style(ax) -> None:
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(labelsize=8)
+
+
+def roi_bars(per_roi: pd.DataFrame, ceiling: dict[str, float] | None = None) -> bytes:
+    """Horizontal bars of model r per ROI, best at the top, the ridge r beside each bar and the
+    noise ceiling as a tick. The height grows with the ROI count so 64 names stay readable."""
+    table = per_roi.sort_values("r", ascending=True, kind="stable")
+    n = len(table)
+    has_ridge = "baseline_r" in table
+    height = 1.2 + 0.24 * n
+    figure = _figure(8.5, height)
+    ax = figure.add_subplot()
+    y = np.arange(n)
+    bar = 0.4 if has_ridge else 0.7
+    ax.barh(y + (bar / 2 if has_ridge else 0), table["r"], height=bar, color=MODEL_COLOR,
+            label="model")
+    if has_ridge:
+        ax.barh(y - bar / 2, table["baseline_r"], height=bar, color=RIDGE_COLOR,
+                label="ridge baseline")
+    if ceiling:
+        values = [ceiling.get(name, np.nan) for name in table["roi"]]
+        ax.scatter(values, y, marker="|", s=160, linewidths=2.2, color=CEILING_COLOR, zorder=3,
+                   label="noise ceiling")
+    ax.set_yticks(y, [str(name) for name in table["roi"]], fontsize=8 if n <= 40 else 7)
+    ax.set_ylim(-0.7, n - 0.3)
+    ax.axvline(0, color="#374151", linewidth=0.8)
+    ax.set_xlabel("Pearson r on held-out scans (mean over scans)", fontsize=9)
+    ax.grid(axis="x", color="#e5e7eb", linewidth=0.8)
+    ax.set_axisbelow(True)
+    _style(ax)
+    low = min(0.0, float(np.nanmin(table["r"])), float(np.nanmin(table.get("baseline_r", [0]))))
+    high = max(0.1, float(np.nanmax(table["r"])), float(np.nanmax(table.get("baseline_r", [0]))),
+               max(ceiling.values()) if ceiling else 0.0)
+    pad = 0.05 * (high - low)
+    ax.set_xlim(low - pad, high + pad)
+    # the legend sits above the bars, where it can never hide one
+    ax.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, frameon=False, fontsize=8,
+              borderaxespad=0.2)
+    return png_bytes(figure)
+
+
+def time_courses(frame: pd.DataFrame, scan: str, rois: list[tuple[str, str, float, float | None]]
+                 ) -> bytes:
+    """Measured vs predicted (and ridge) series of one held-out scan, one panel per ROI.
+    ``rois``: (label, name, model r on this scan, ridge r on this scan or None)."""
+    figure = _figure(9.5, 1.0 + 2.0 * len(rois))
+    axes = figure.subplots(len(rois), 1, sharex=True, squeeze=False)[:, 0]
+    minutes = frame["onset_s"].to_numpy() / 60.0
+    for ax, (label, name, r, ridge_r) in zip(axes, rois):
+        ax.plot(minutes, frame[f"measured:{name}"], color=MEASURED_COLOR, linewidth=1.3,
+                label="measured")
+        ax.plot(minutes, frame[f"predicted:{name}"], color=MODEL_COLOR, linewidth=1.3,
+                label=f"model (r = {r:.2f})")
+        if f"baseline:{name}" in frame:
+            ax.plot(minutes, frame[f"baseline:{name}"], color=RIDGE_COLOR, linewidth=1.1,
+                    linestyle="--", label=f"ridge (r = {ridge_r:.2f})")
+        ax.set_title(f"{label}: {name}", fontsize=9, loc="left")
+        # above the panel, right of the title: never over the curves
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False, ncol=3,
+                  borderaxespad=0.1)
+        ax.grid(color="#f3f4f6")
+        _style(ax)
+    axes[-1].set_xlabel(f"time in scan {scan} (min)", fontsize=9)
+    figure.supylabel("ROI value (prepared units)", fontsize=9)
+    figure.tight_layout()
+    return png_bytes(figure)
+
+
+def training_curves(logs: list[tuple[str, pd.DataFrame, int | None]]) -> bytes:
+    """Train and validation loss and validation mean r per epoch; one line per fold, the chosen
+    epoch marked."""
+    figure = _figure(10.0, 3.0)
+    loss_ax, val_ax, r_ax = figure.subplots(1, 3)
+    many = len(logs) > 1
+    colors = [f"C{i % 10}" for i in range(len(logs))]
+    for (name, log, best), color in zip(logs, colors):
+        epochs = log["epoch"].to_numpy()
+        suffix = f" {name}" if many else ""
+        loss_ax.plot(epochs, log["train_loss"], color=color, marker="o", markersize=3,
+                     label=f"train{suffix}")
+        val_ax.plot(epochs, log["val_loss"], color=color, marker="o", markersize=3,
+                    label=f"val{suffix}")
+        r_ax.plot(epochs, log["val_mean_r"], color=color, marker="o", markersize=3,
+                  label=f"val{suffix}")
+        if best is not None and best in set(epochs):
+            row = log[log["epoch"] == best].iloc[0]
+            for ax, key in ((val_ax, "val_loss"), (r_ax, "val_mean_r")):
+                ax.scatter([best], [row[key]], s=70, facecolors="none", edgecolors=CEILING_COLOR,
+                           linewidths=1.5, zorder=3)
+    for ax, title in ((loss_ax, "train loss (MSE)"), (val_ax, "validation loss (MSE)"),
+                      (r_ax, "validation mean r")):
+        ax.set_title(title, fontsize=9, loc="left")
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.grid(color="#f3f4f6")
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        _style(ax)
+    if many and len(logs) <= 6:  # one fold needs no legend; a dozen would cover the curves
+        r_ax.legend(fontsize=7, frameon=False)
+    figure.text(0.99, 0.0, "circled: the epoch chosen on validation", ha="right", fontsize=7,
+                color="#6b7280")
+    figure.tight_layout()
+    return png_bytes(figure)
+
+
+def brain_map(r_image, vmax: float | None = None, title: str | None = None) -> bytes:
+    """The r map on axial slices over nilearn's MNI152 template (bundled, no download)."""
+    from nilearn import plotting
+
+    values = np.asarray(r_image.dataobj)
+    if vmax is None:
+        vmax = max(0.05, float(np.abs(values).max()))
+    figure = _figure(12.0, 3.4)
+    plotting.plot_stat_map(r_image, figure=figure, display_mode="z", cut_coords=6,
+                           cmap="RdBu_r", vmax=vmax, symmetric_cbar=True, threshold=1e-6,
+                           colorbar=True, draw_cross=False, annotate=True, black_bg=False,
+                           title=title, resampling_interpolation="nearest")
+    return png_bytes(figure)
