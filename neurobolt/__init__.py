@@ -18,7 +18,7 @@ _LAZY = {
     "SimulationConfig": ".simulate",
     "prepare": ".data",
     "PrepareConfig": ".data",
-    "report": ".report",
+    "write_report": ".report",
     "NeuroboltError": ".errors",
 }
 

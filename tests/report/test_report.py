@@ -160,11 +160,11 @@ def test_difumo_map_values(difumo_run, difumo):
             assert not voxels.any()
 
 
-def test_lazy_export_and_the_package_name_both_call_report(difumo_run, tmp_path):
+def test_top_level_export_writes_the_report(difumo_run, tmp_path):
     import neurobolt.report as package
 
-    assert neurobolt.report(difumo_run, out=tmp_path / "a").is_file()
-    assert package(difumo_run, out=tmp_path / "b").is_file()
+    assert neurobolt.write_report(difumo_run, out=tmp_path / "a").is_file()
+    assert package.write_report is package.report
 
 
 def test_release_style_scan_names_match_the_ceiling():
