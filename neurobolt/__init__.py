@@ -18,6 +18,7 @@ _LAZY = {
     "SimulationConfig": ".simulate",
     "prepare": ".data",
     "PrepareConfig": ".data",
+    "predict_recording": ".predict",
     "NeuroboltError": ".errors",
 }
 

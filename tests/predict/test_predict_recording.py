@@ -1,0 +1,99 @@
+"""predict_recording on raw EEG files: equal to training's held-out predictions, grids, channels."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neurobolt.errors import ConfigError, InputError
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, prepared_small):
+    """A tiny NeuroBOLT run (1 epoch) with its ridge baseline, split by subject; the 4th subject is
+    the held-out test scan."""
+    from neurobolt.train import TrainConfig, train
+
+    subjects = prepared_small.subjects
+    sheet = tmp_path_factory.mktemp("sheet") / "split.tsv"
+    sheet.write_text("subject\tsplit\n" + f"{subjects[0]}\ttrain\n{subjects[1]}\ttrain\n"
+                     f"{subjects[2]}\tval\n{subjects[3]}\ttest\n")
+    config = TrainConfig(preset="tiny", epochs=1, batch_size=16, model_overrides={"depth": 1},
+                         split_sheet=str(sheet), baseline=True)
+    run_dir = tmp_path_factory.mktemp("runs") / "run"
+    return train(prepared_small.root, run_dir, config, progress=False)
+
+
+def _test_scan(run, simulated):
+    (scan,) = run.metrics["split"]["test"]
+    eeg = next(p for p in simulated.eeg_files if p.name.startswith(scan))
+    stored = pd.read_csv(run.run_dir / "predictions" / f"{scan}.tsv", sep="\t")
+    return scan, eeg, stored
+
+
+@pytest.mark.parametrize("which, column", [("model", "predicted"), ("baseline", "baseline")])
+def test_raw_eeg_at_markers_equals_heldout_predictions(tiny_run, simulated_small, prepared_small,
+                                                       which, column, tmp_path):
+    from neurobolt import predict_recording
+
+    scan, eeg, stored = _test_scan(tiny_run, simulated_small)
+    out = tmp_path / "pred.tsv"
+    result = predict_recording(tiny_run.run_dir / which, eeg, out, marker="Response/R128",
+                               block_s=30.0)
+    table = pd.read_csv(out, sep="\t")
+    assert list(table.columns) == ["onset_s", *prepared_small.roi_names]
+    np.testing.assert_allclose(table["onset_s"], prepared_small.scan(scan).meta["onsets_s"], atol=1e-9)
+    for name in prepared_small.roi_names:
+        np.testing.assert_allclose(table[name], stored[f"{column}:{name}"], atol=5e-5, rtol=1e-4)
+    info = json.loads(out.with_suffix(".json").read_text())
+    assert info["preprocessing_source"] == "model"
+    assert info["channels"]["missing"] == [] and set(info["channels"]["ignored"]) == set()
+    assert info["onsets"]["n_windows"] == len(stored)
+    assert len(info["onsets"]["left_out_without_full_window"]) == 57 - len(stored)
+    assert info["windows_per_s"] > 0 and len(info["eeg"]["sha256"]) == 64
+    assert result.info == info
+
+
+def test_default_grid_is_the_training_tr_from_the_first_full_window(tiny_run, simulated_small):
+    from neurobolt.predict import predict_recording
+
+    _, eeg, _ = _test_scan(tiny_run, simulated_small)
+    result = predict_recording(tiny_run.run_dir / "model", eeg)
+    onsets = result.table["onset_s"].to_numpy()
+    assert onsets[0] == pytest.approx(16.0)
+    np.testing.assert_allclose(np.diff(onsets), 2.1, atol=1e-9)
+    assert onsets[-1] <= result.info["eeg"]["duration_s"] < onsets[-1] + 2.1 + 1e-6
+    custom = predict_recording(tiny_run.run_dir / "model", eeg, tr=3.0, start=20.0, end=50.0)
+    np.testing.assert_allclose(custom.table["onset_s"], np.arange(20.0, 50.0 + 1e-9, 3.0))
+
+
+def test_block_size_does_not_change_predictions(tiny_run, simulated_small):
+    from neurobolt.predict import predict_recording
+
+    _, eeg, _ = _test_scan(tiny_run, simulated_small)
+    small = predict_recording(tiny_run.run_dir / "model", eeg, block_s=7.0, batch_size=3).table
+    large = predict_recording(tiny_run.run_dir / "model", eeg, block_s=1000.0).table
+    np.testing.assert_allclose(small.to_numpy(), large.to_numpy(), atol=2e-5)
+
+
+def _drop_channel(eeg, out_dir, name):
+    import mne
+
+    raw = mne.io.read_raw_brainvision(eeg, preload=True, verbose="error").drop_channels([name])
+    path = out_dir / "fewer.vhdr"
+    mne.export.export_raw(path, raw, fmt="brainvision", verbose="error")
+    return path
+
+
+def test_missing_channel_network_proceeds_ridge_refuses(tiny_run, simulated_small, tmp_path):
+    from neurobolt.predict import predict_recording
+
+    _, eeg, _ = _test_scan(tiny_run, simulated_small)
+    fewer = _drop_channel(eeg, tmp_path, "O2")
+    result = predict_recording(tiny_run.run_dir / "model", fewer)
+    assert result.info["channels"]["missing"] == ["O2"]
+    assert np.isfinite(result.table.to_numpy()).all()
+    with pytest.raises(InputError, match="ridge baseline needs all"):
+        predict_recording(tiny_run.run_dir / "baseline", fewer)
