@@ -10,35 +10,12 @@ import pytest
 from neurobolt.errors import ConfigError, InputError
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory, prepared_small):
-    """A tiny NeuroBOLT run (1 epoch) with its ridge baseline, split by subject; the 4th subject is
-    the held-out test scan."""
-    from neurobolt.train import TrainConfig, train
-
-    subjects = prepared_small.subjects
-    sheet = tmp_path_factory.mktemp("sheet") / "split.tsv"
-    sheet.write_text("subject\tsplit\n" + f"{subjects[0]}\ttrain\n{subjects[1]}\ttrain\n"
-                     f"{subjects[2]}\tval\n{subjects[3]}\ttest\n")
-    config = TrainConfig(preset="tiny", epochs=1, batch_size=16, model_overrides={"depth": 1},
-                         split_sheet=str(sheet), baseline=True)
-    run_dir = tmp_path_factory.mktemp("runs") / "run"
-    return train(prepared_small.root, run_dir, config, progress=False)
-
-
-def _test_scan(run, simulated):
-    (scan,) = run.metrics["split"]["test"]
-    eeg = next(p for p in simulated.eeg_files if p.name.startswith(scan))
-    stored = pd.read_csv(run.run_dir / "predictions" / f"{scan}.tsv", sep="\t")
-    return scan, eeg, stored
-
-
 @pytest.mark.parametrize("which, column", [("model", "predicted"), ("baseline", "baseline")])
-def test_raw_eeg_at_markers_equals_heldout_predictions(tiny_run, simulated_small, prepared_small,
+def test_raw_eeg_at_markers_equals_heldout_predictions(tiny_run, heldout_scan, prepared_small,
                                                        which, column, tmp_path):
     from neurobolt import predict_recording
 
-    scan, eeg, stored = _test_scan(tiny_run, simulated_small)
+    scan, eeg, stored = heldout_scan
     out = tmp_path / "pred.tsv"
     result = predict_recording(tiny_run.run_dir / which, eeg, out, marker="Response/R128",
                                block_s=30.0)
@@ -56,10 +33,10 @@ def test_raw_eeg_at_markers_equals_heldout_predictions(tiny_run, simulated_small
     assert result.info == info
 
 
-def test_default_grid_is_the_training_tr_from_the_first_full_window(tiny_run, simulated_small):
+def test_default_grid_is_the_training_tr_from_the_first_full_window(tiny_run, heldout_scan):
     from neurobolt.predict import predict_recording
 
-    _, eeg, _ = _test_scan(tiny_run, simulated_small)
+    _, eeg, _ = heldout_scan
     result = predict_recording(tiny_run.run_dir / "model", eeg)
     onsets = result.table["onset_s"].to_numpy()
     assert onsets[0] == pytest.approx(16.0)
@@ -69,10 +46,10 @@ def test_default_grid_is_the_training_tr_from_the_first_full_window(tiny_run, si
     np.testing.assert_allclose(custom.table["onset_s"], np.arange(20.0, 50.0 + 1e-9, 3.0))
 
 
-def test_block_size_does_not_change_predictions(tiny_run, simulated_small):
+def test_block_size_does_not_change_predictions(tiny_run, heldout_scan):
     from neurobolt.predict import predict_recording
 
-    _, eeg, _ = _test_scan(tiny_run, simulated_small)
+    _, eeg, _ = heldout_scan
     small = predict_recording(tiny_run.run_dir / "model", eeg, block_s=7.0, batch_size=3).table
     large = predict_recording(tiny_run.run_dir / "model", eeg, block_s=1000.0).table
     np.testing.assert_allclose(small.to_numpy(), large.to_numpy(), atol=2e-5)
@@ -87,10 +64,10 @@ def _drop_channel(eeg, out_dir, name):
     return path
 
 
-def test_missing_channel_network_proceeds_ridge_refuses(tiny_run, simulated_small, tmp_path):
+def test_missing_channel_network_proceeds_ridge_refuses(tiny_run, heldout_scan, tmp_path):
     from neurobolt.predict import predict_recording
 
-    _, eeg, _ = _test_scan(tiny_run, simulated_small)
+    _, eeg, _ = heldout_scan
     fewer = _drop_channel(eeg, tmp_path, "O2")
     result = predict_recording(tiny_run.run_dir / "model", fewer)
     assert result.info["channels"]["missing"] == ["O2"]
