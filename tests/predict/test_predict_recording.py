@@ -74,3 +74,35 @@ def test_missing_channel_network_proceeds_ridge_refuses(tiny_run, heldout_scan, 
     assert np.isfinite(result.table.to_numpy()).all()
     with pytest.raises(InputError, match="ridge baseline needs all"):
         predict_recording(tiny_run.run_dir / "baseline", fewer)
+
+
+def test_released_checkpoint_uses_the_default_preprocessing_and_says_so(heldout_scan, shared,
+                                                                         tmp_path, caplog):
+    import logging
+
+    from neurobolt.data.config import Preprocessing
+    from neurobolt.predict import predict_recording
+
+    _, eeg, _ = heldout_scan
+    with caplog.at_level(logging.WARNING, logger="neurobolt"):
+        result = predict_recording(shared("reference", "neurobolt_official_random.pth"), eeg,
+                                   tmp_path / "p.tsv", tr=2.1)
+    assert "carries no preprocessing" in caplog.text and "using the defaults" in caplog.text
+    info = json.loads((tmp_path / "p.json").read_text())
+    assert info["preprocessing_source"] == "defaults"
+    assert info["preprocessing"] == Preprocessing().to_dict()
+    # the release's 26 channels: the simulated recording has 12 of them
+    assert len(info["channels"]["used"]) == 12 and len(info["channels"]["missing"]) == 14
+    assert np.isfinite(result.table.drop(columns="onset_s").to_numpy()).all()
+    with pytest.raises(ConfigError, match="training TR"):
+        predict_recording(shared("reference", "neurobolt_official_random.pth"), eeg)
+
+
+def test_inputs_are_left_untouched(tiny_run, heldout_scan, tmp_path):
+    from neurobolt.predict import predict_recording
+    from tests.conftest import tree_sha256
+
+    _, eeg, _ = heldout_scan
+    before = tree_sha256(eeg.parent, tiny_run.run_dir / "model")
+    predict_recording(tiny_run.run_dir / "model", eeg, tmp_path / "p.tsv", marker="Response/R128")
+    assert tree_sha256(eeg.parent, tiny_run.run_dir / "model") == before
