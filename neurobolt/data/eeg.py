@@ -71,27 +71,8 @@ def preprocess_eeg(
     if not selected.preload:
         selected.load_data(verbose=verbose)
     flat = _check_values(selected, where, {new: old for old, new in report.kept.items()})
-    if flat and len(flat) == len(selected.ch_names):
-        raise InputError(
-            f"{where}: every EEG channel is flat ({len(flat)} channels, peak-to-peak below "
-            f"{_FLAT_PTP_VOLTS * 1e6:g} uV): the recording holds no signal; check the file (and the "
-            f"channels it stores)"
-        )
-    if flat:
-        message = f"{where}: flat channel(s) {', '.join(flat)} (no signal); kept, but check the recording"
-        report.notes.append(message)
-        warnings.warn(message, RuntimeWarning, stacklevel=2)
-    source_rate = float(selected.info["sfreq"])
-    if source_rate < sfreq:
-        # Upsampling invents no signal: the model expects content up to sfreq/2 (gamma), and a
-        # window recorded at a lower rate looks to it like EEG with that band missing.
-        message = (
-            f"{where}: EEG sampled at {source_rate:g} Hz is upsampled to {sfreq:g} Hz; it holds nothing "
-            f"above {source_rate / 2:g} Hz, unlike the EEG NeuroBOLT models are trained on (recorded at "
-            f">= {sfreq:g} Hz): expect lower accuracy"
-        )
-        report.notes.append(message)
-        warnings.warn(message, RuntimeWarning, stacklevel=2)
+    _report_flat(flat, len(selected.ch_names), where, report)
+    _report_upsampling(float(selected.info["sfreq"]), sfreq, where, report)
     data = resample_and_filter(selected, sfreq=sfreq, highpass=highpass, lowpass=lowpass, notch=notch,
                                verbose=verbose)
     _check_amplitude(data, where, report)
@@ -155,13 +136,44 @@ def _check_values(raw: mne.io.BaseRaw, where: str, original: dict[str, str]) -> 
     data = raw._data  # preloaded (n_channels, n_times) array; get_data() would copy it
     finite = np.isfinite(data).all(axis=1)
     if not finite.all():
-        bad = [_both(name, original) for name, ok in zip(raw.ch_names, finite) if not ok]
-        raise InputError(
-            f"{where}: NaN or infinite samples in channel(s) {', '.join(bad[:10])}"
-            f"{' ...' if len(bad) > 10 else ''}; interpolate or remove these samples before preparation (input files are never modified)"
-        )
+        raise _non_finite_error(raw.ch_names, finite, where, original)
     ptp = np.ptp(data, axis=1)
     return [name for name, value in zip(raw.ch_names, ptp) if value < _FLAT_PTP_VOLTS]
+
+
+def _non_finite_error(ch_names, finite, where: str, original: dict[str, str], when: str = "") -> InputError:
+    bad = [_both(name, original) for name, ok in zip(ch_names, finite) if not ok]
+    return InputError(
+        f"{where}: NaN or infinite samples in channel(s) {', '.join(bad[:10])}"
+        f"{' ...' if len(bad) > 10 else ''}{when}; interpolate or remove these samples before preparation (input files are never modified)"
+    )
+
+
+def _report_flat(flat: list[str], n_channels: int, where: str, report: ChannelReport) -> None:
+    """InputError when every channel is flat; a warning (and a note) naming the flat ones otherwise."""
+    if flat and len(flat) == n_channels:
+        raise InputError(
+            f"{where}: every EEG channel is flat ({len(flat)} channels, peak-to-peak below "
+            f"{_FLAT_PTP_VOLTS * 1e6:g} uV): the recording holds no signal; check the file (and the "
+            f"channels it stores)"
+        )
+    if flat:
+        message = f"{where}: flat channel(s) {', '.join(flat)} (no signal); kept, but check the recording"
+        report.notes.append(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
+def _report_upsampling(source_rate: float, sfreq: float, where: str, report: ChannelReport) -> None:
+    if source_rate < sfreq:
+        # Upsampling invents no signal: the model expects content up to sfreq/2 (gamma), and a
+        # window recorded at a lower rate looks to it like EEG with that band missing.
+        message = (
+            f"{where}: EEG sampled at {source_rate:g} Hz is upsampled to {sfreq:g} Hz; it holds nothing "
+            f"above {source_rate / 2:g} Hz, unlike the EEG NeuroBOLT models are trained on (recorded at "
+            f">= {sfreq:g} Hz): expect lower accuracy"
+        )
+        report.notes.append(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
 # Scalp EEG has a standard deviation of roughly 5-100 uV (far more inside a scanner, from gradient and
@@ -171,7 +183,10 @@ _PLAUSIBLE_STD_UV = (0.1, 20000.0)
 
 
 def _check_amplitude(data_uv: np.ndarray, where: str, report: ChannelReport) -> None:
-    median_std = float(np.median(data_uv.std(axis=1)))
+    _report_amplitude(float(np.median(data_uv.std(axis=1))), where, report)
+
+
+def _report_amplitude(median_std: float, where: str, report: ChannelReport) -> None:
     low, high = _PLAUSIBLE_STD_UV
     if median_std > 0 and not low <= median_std <= high:
         message = (
@@ -234,12 +249,7 @@ class EEGStream:
                 f"{sfreq:g} Hz) are left out so that blocks resample at exactly {source_rate:g} -> {sfreq:g} Hz")
         self.n_input = usable
         self.n_samples = usable * self.up // self.down
-        if source_rate < sfreq:
-            message = (
-                f"{self.where}: EEG sampled at {source_rate:g} Hz is upsampled to {sfreq:g} Hz; it holds "
-                f"nothing above {source_rate / 2:g} Hz: expect lower accuracy")
-            self.report.notes.append(message)
-            warnings.warn(message, RuntimeWarning, stacklevel=2)
+        _report_upsampling(source_rate, self.sfreq, self.where, self.report)
         self.margin = self._round_up(self._margin_s() * self.sfreq + 10 * max(self.up, self.down) * self.up / self.down)
         self.block = self._round_up(block_s * self.sfreq)
         self._min = self._max = None
@@ -284,11 +294,8 @@ class EEGStream:
         finite = np.isfinite(data).all(axis=1)
         if not finite.all():
             original = {new: old for old, new in self.report.kept.items()}
-            bad = [_both(n, original) for n, ok in zip(self.ch_names, finite) if not ok]
-            raise InputError(
-                f"{self.where}: NaN or infinite samples in channel(s) {', '.join(bad[:10])}"
-                f"{' ...' if len(bad) > 10 else ''} (from {start / self.raw.info['sfreq']:.1f} s); "
-                f"interpolate or remove these samples first (input files are never modified)")
+            raise _non_finite_error(self.ch_names, finite, self.where, original,
+                                    f" (in the block from {start / self.raw.info['sfreq']:.1f} s)")
         low, high = data.min(axis=1), data.max(axis=1)
         self._min = low if self._min is None else np.minimum(self._min, low)
         self._max = high if self._max is None else np.maximum(self._max, high)
@@ -306,23 +313,9 @@ class EEGStream:
         if self._min is None:
             return []
         flat = [n for n, lo, hi in zip(self.ch_names, self._min, self._max) if hi - lo < _FLAT_PTP_VOLTS]
-        if flat and len(flat) == len(self.ch_names):
-            raise InputError(
-                f"{self.where}: every EEG channel is flat ({len(flat)} channels, peak-to-peak below "
-                f"{_FLAT_PTP_VOLTS * 1e6:g} uV): the recording holds no signal; check the file")
-        if flat:
-            message = f"{self.where}: flat channel(s) {', '.join(flat)} (no signal); kept, but check the recording"
-            self.report.notes.append(message)
-            warnings.warn(message, RuntimeWarning, stacklevel=2)
+        _report_flat(flat, len(self.ch_names), self.where, self.report)
         if self._count:
             mean = self._sum / self._count
             std = np.sqrt(np.maximum(self._sumsq / self._count - mean ** 2, 0.0))
-            median_std = float(np.median(std))
-            low, high = _PLAUSIBLE_STD_UV
-            if median_std > 0 and not low <= median_std <= high:
-                message = (
-                    f"{self.where}: the EEG's median standard deviation is {median_std:.3g} uV, outside "
-                    f"the plausible {low:g}-{high:g} uV: check the unit stored in the file (volts vs microvolts)")
-                self.report.notes.append(message)
-                warnings.warn(message, RuntimeWarning, stacklevel=2)
+            _report_amplitude(float(np.median(std)), self.where, self.report)
         return flat
