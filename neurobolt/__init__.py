@@ -18,6 +18,7 @@ _LAZY = {
     "SimulationConfig": ".simulate",
     "prepare": ".data",
     "PrepareConfig": ".data",
+    "predict_recording": ".predict",
     "write_report": ".report",
     "NeuroboltError": ".errors",
 }

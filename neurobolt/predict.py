@@ -9,9 +9,21 @@ a predictions table; training's held-out predictions, ``neurobolt predict`` and 
 """
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 
-from .errors import ConfigError
+from . import __version__
+from .errors import ConfigError, InputError
+from .outputs import atomic_write_json, atomic_write_text, check_outside_inputs
+
+logger = logging.getLogger(__name__)
 
 
 def predict_windows(model, windows, *, batch_size: int = 32, progress: bool = False):
@@ -31,17 +43,336 @@ def predict_windows(model, windows, *, batch_size: int = 32, progress: bool = Fa
     predicted = np.empty((len(windows), len(roi_names)), dtype=np.float32)
     with progress_bar(total=len(windows), desc="predict", unit="window", enabled=progress) as bar:
         for _, items in windows.scan_groups():
-            predictor = model.recording_predictor(windows.channels)
-            parts = []
-            for first in range(0, len(items), batch_size):
-                block = items[first:first + batch_size]
-                eeg, _ = windows.get_batch(block)
-                parts.append(predictor.add(eeg.numpy()))
-                bar.update(len(block))
-            parts.append(predictor.finish())
-            values = np.concatenate(parts)
-            if values.shape != (len(items), len(roi_names)):
-                raise RuntimeError(f"predictor returned {values.shape} for {len(items)} windows")
-            predicted[items] = values
+            blocks = (windows.get_batch(items[first:first + batch_size])[0].numpy()
+                      for first in range(0, len(items), batch_size))
+            predicted[items] = predict_blocks(model, windows.channels, blocks, len(items), bar)
     table = windows.info_table()
     return pd.concat([table, pd.DataFrame(predicted, columns=roi_names)], axis=1)
+
+
+def predict_blocks(model, ch_names, blocks, n_windows: int, bar=None) -> np.ndarray:
+    """The windows->predictions core: one recording's window blocks (B, C, W) µV, in order,
+    through one ``model.recording_predictor(ch_names)``; returns (n_windows, n_rois) float32.
+
+    :func:`predict_windows` (a prepared cache) and :func:`predict_recording` (a raw EEG file,
+    streamed) both call it.
+    """
+    predictor = model.recording_predictor(list(ch_names))
+    parts = []
+    for block in blocks:
+        parts.append(predictor.add(block))
+        if bar is not None:
+            bar.update(len(block))
+    parts.append(predictor.finish())
+    values = np.concatenate([np.asarray(p, dtype=np.float32).reshape(-1, len(model.roi_names))
+                             for p in parts])
+    if values.shape != (n_windows, len(model.roi_names)):
+        raise RuntimeError(f"predictor returned {values.shape} for {n_windows} windows")
+    return values
+
+
+# --------------------------------------------------------------------------------------------
+# neurobolt predict: a raw EEG file -> predictions at its volume markers or on a TR grid
+
+PREDICTION_FORMAT = "neurobolt-prediction"
+
+
+@dataclass
+class PredictionResult:
+    """What :func:`predict_recording` computed: ``table`` (``onset_s`` then one column per ROI),
+    ``info`` (the sidecar's content) and the files written (None when nothing was written)."""
+
+    table: "object"
+    info: dict
+    tsv: Path | None = None
+    sidecar: Path | None = None
+    nifti: Path | None = None
+
+
+def predict_recording(model, eeg_file, out=None, *, marker: str | list[str] | None = None,
+                      tr: float | None = None, start: float | None = None, end: float | None = None,
+                      nifti=None, atlas=None, atlas_labels=None, batch_size: int = 32,
+                      block_s: float = 120.0, progress: bool = False, verbose=None) -> PredictionResult:
+    """Predict every ROI from a raw EEG recording, prepared exactly as the model's training data.
+
+    Parameters
+    ----------
+    model : a model folder exported by training (NeuroBOLT or ridge), a released NeuroBOLT ``.pth``,
+        or a loaded model. Its ``preprocessing`` (saved by training) gives the channel map, sampling
+        rate, filters and window; a model without one (an imported release) uses the defaults of
+        :class:`~neurobolt.data.config.Preprocessing` and says so (a warning, and
+        ``preprocessing_source: "defaults"`` in the sidecar).
+    eeg_file : any format :func:`neurobolt.io.eeg.read_raw_eeg` reads; read in blocks, never whole.
+    out : the predictions TSV to write (``onset_s``, then one column per ROI) with its sidecar
+        ``<out>.json`` next to it; None writes nothing (the table is returned).
+    marker : volume marker name(s): predict at those markers. Otherwise a TR grid:
+        ``tr`` (default: the model's training TR), ``start`` (default: the first full window,
+        ``window_s``), ``end`` (default: the end of the recording), onsets ``start + k * tr <= end``.
+        A window is the ``window_s`` seconds of EEG before its onset, as in training; onsets
+        without a full window are left out (and counted in the sidecar).
+    nifti, atlas, atlas_labels : also write a 4D image of the predictions through an atlas (see
+        :func:`neurobolt.io.prediction_image.write_prediction_image`); needs ``out``.
+    batch_size : windows per predictor block; ``block_s`` : seconds of EEG preprocessed at once.
+    """
+    from mne.utils import use_log_level
+
+    with use_log_level("WARNING" if verbose is None else verbose):
+        return _predict_recording(model, eeg_file, out, marker=marker, tr=tr, start=start, end=end,
+                                  nifti=nifti, atlas=atlas, atlas_labels=atlas_labels,
+                                  batch_size=batch_size, block_s=block_s, progress=progress)
+
+
+def _predict_recording(model, eeg_file, out, *, marker, tr, start, end, nifti, atlas,
+                       atlas_labels, batch_size, block_s, progress) -> PredictionResult:
+    import pandas as pd
+
+    from .data.config import Preprocessing
+    from .data.eeg import EEGStream
+    from .data.onsets import find_volume_onsets, onsets_to_samples
+    from .io.eeg import read_raw_eeg
+    from .progress import progress_bar
+
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be >= 1, got {batch_size}", options=["batch_size="])
+    eeg_path = Path(eeg_file)
+    model_path = None
+    if isinstance(model, (str, Path)):
+        model_path = Path(model)
+        model = _load_model_for_prediction(model_path)
+    tsv, sidecar, image = _check_outputs(out, nifti, atlas, [p for p in (model_path, eeg_path) if p])
+    atlas_plan = None
+    if image is not None:
+        from .io.prediction_image import plan_prediction_image
+
+        atlas_plan = plan_prediction_image(atlas, atlas_labels, list(model.roi_names))
+
+    preprocessing = getattr(model, "preprocessing", None)
+    source = "model"
+    if preprocessing is None:
+        preprocessing, source = Preprocessing(), "defaults"
+        logger.warning("the model carries no preprocessing (an imported release?): using the defaults "
+                       "%s", _describe(preprocessing))
+    window = preprocessing.window_samples
+    opts = preprocessing.eeg
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        raw = read_raw_eeg(eeg_path, preload=False)
+        duration = raw.n_times / raw.info["sfreq"]
+        if duration < preprocessing.window_s:
+            raise InputError(
+                f"'{eeg_path}': the recording lasts {duration:.2f} s, shorter than the "
+                f"{preprocessing.window_s:g} s of one EEG window; use a longer recording")
+        stream = EEGStream(raw, sfreq=opts.sfreq, highpass=opts.highpass, lowpass=opts.lowpass,
+                           notch=opts.notch, channel_map=opts.channel_map, source=eeg_path,
+                           block_s=block_s)
+        model_channels = [str(c).upper() for c in model.ch_names]
+        recorded = {name.upper(): name for name in stream.ch_names}
+        used = [recorded[c] for c in model_channels if c in recorded]
+        missing = [c for c, upper in zip(model.ch_names, model_channels) if upper not in recorded]
+        ignored = [name for name in stream.ch_names if name.upper() not in set(model_channels)]
+        if not used:
+            raise InputError(
+                f"'{eeg_path}': its EEG channels {stream.ch_names} share none with the model's "
+                f"{list(model.ch_names)}; map the names (Preprocessing.eeg.channel_map) or use another model")
+        if missing:
+            logger.warning("'%s': %d model channel(s) missing from the recording: %s", eeg_path,
+                           len(missing), ", ".join(missing))
+        model.recording_predictor(used)  # a model that needs every channel refuses here
+
+        if marker is not None:
+            if tr is not None or start is not None or end is not None:
+                raise ConfigError("give marker= or a grid (tr=, start=, end=), not both",
+                                  options=["marker=", "tr=", "start=", "end="])
+            onsets_s = np.asarray(find_volume_onsets(raw, marker=marker, source=eeg_path,
+                                                     allow_gaps=True).onsets_s, dtype=np.float64)
+            grid = {"mode": "markers", "marker": marker}
+        else:
+            onsets_s, grid = _grid(tr if tr is not None else preprocessing.tr, start, end,
+                                   preprocessing.window_s, stream.n_samples / stream.sfreq)
+        samples = onsets_to_samples(onsets_s, stream.sfreq)
+        full = (samples >= window) & (samples <= stream.n_samples)
+        if not full.any():
+            raise InputError(
+                f"'{eeg_path}': no onset has {preprocessing.window_s:g} s of EEG before it (EEG lasts "
+                f"{stream.n_samples / stream.sfreq:.1f} s, onsets {onsets_s.min():.1f}-{onsets_s.max():.1f} s)"
+                if len(onsets_s) else f"'{eeg_path}': no onset to predict at")
+        left_out = onsets_s[~full]
+        onsets_s, samples = onsets_s[full], samples[full]
+
+        started = time.perf_counter()
+        with progress_bar(total=len(samples), desc="predict", unit="window", enabled=progress) as bar:
+            blocks = _window_blocks(stream, samples, window, [stream.ch_names.index(c) for c in used],
+                                    batch_size)
+            values = predict_blocks(model, used, blocks, len(samples), bar)
+        flat = stream.finish()
+        wall = time.perf_counter() - started
+    notes = list(dict.fromkeys([str(w.message) for w in caught
+                                if not issubclass(w.category, DeprecationWarning)]))
+    roi_names = [str(r) for r in model.roi_names]
+    table = pd.concat([pd.DataFrame({"onset_s": onsets_s}),
+                       pd.DataFrame(values, columns=roi_names)], axis=1)
+    info = {
+        "format": PREDICTION_FORMAT, "neurobolt_version": __version__,
+        "model": {"path": str(model_path.resolve()) if model_path else None,
+                  "type": type(model).__name__},
+        "eeg": {"path": str(eeg_path.resolve()), "sha256": _sha256(eeg_path),
+                "duration_s": float(duration), "sfreq": float(raw.info["sfreq"])},
+        "preprocessing": preprocessing.to_dict(), "preprocessing_source": source,
+        "channels": {"used": used, "missing": missing, "ignored": ignored, "flat": flat,
+                     "report": stream.report.to_dict()},
+        "onsets": {**grid, "n_windows": int(len(samples)), "first_s": float(onsets_s[0]),
+                   "last_s": float(onsets_s[-1]),
+                   "left_out_without_full_window": [float(t) for t in left_out]},
+        "window_s": preprocessing.window_s, "roi_names": roi_names,
+        "wall_s": round(wall, 3), "windows_per_s": round(len(samples) / max(wall, 1e-9), 2),
+        "warnings": notes,
+    }
+    logger.info("'%s': %d windows predicted (%.1f windows/s)", eeg_path, len(samples),
+                info["windows_per_s"])
+    result = PredictionResult(table=table, info=info)
+    if tsv is not None:
+        info["outputs"] = {"tsv": tsv.name, "nifti": str(image.resolve()) if image else None}
+        if image is not None:
+            from .io.prediction_image import write_prediction_image
+
+            tr_header = grid.get("tr") or (float(np.median(np.diff(onsets_s))) if len(onsets_s) > 1
+                                           else preprocessing.tr or 1.0)
+            write_prediction_image(image, atlas_plan, values, tr_header)
+            result.nifti = image
+        atomic_write_text(tsv, table.to_csv(sep="\t", index=False, float_format="%.9g"))
+        atomic_write_json(sidecar, info)
+        result.tsv, result.sidecar = tsv, sidecar
+    return result
+
+
+def _load_model_for_prediction(path: Path):
+    from .model import load_model
+
+    if path.is_dir() and not (path / "config.json").is_file():
+        raise InputError(f"model folder '{path}' has no config.json: give a folder exported by "
+                         f"`neurobolt train` (RUN/model, RUN/baseline) or a released .pth")
+    if not path.exists():
+        raise InputError(f"model '{path}' not found")
+    return load_model(path)
+
+
+def _grid(tr, start, end, window_s: float, duration: float):
+    if tr is None:
+        raise ConfigError("the model does not record its training TR: give tr= (seconds)", options=["tr="])
+    if not tr > 0:
+        raise ConfigError(f"tr= must be positive seconds, got {tr!r}", options=["tr="])
+    start = window_s if start is None else float(start)
+    end = duration if end is None else float(end)
+    if end > duration:
+        end = duration
+    if start < window_s and end < window_s:
+        raise ConfigError(f"the grid start={start:g} s to end={end:g} s holds no full {window_s:g}-s window",
+                          options=["start=", "end="])
+    n = int(np.floor((end - start) / tr + 1e-9)) + 1 if end >= start else 0
+    if n < 1:
+        raise ConfigError(f"the grid from start={start:g} s to end={end:g} s holds no onset",
+                          options=["start=", "end="])
+    onsets = start + tr * np.arange(n, dtype=np.float64)
+    return onsets, {"mode": "grid", "tr": float(tr), "start_s": start, "end_s": end}
+
+
+def _window_blocks(stream, samples: np.ndarray, window: int, picks: list[int], batch_size: int):
+    """Blocks of windows ``eeg[:, s - window : s]`` for the sorted onset samples, built from the
+    stream's consecutive chunks with a rolling buffer of at most one window plus one chunk."""
+    order = np.argsort(samples, kind="stable")
+    if not np.array_equal(order, np.arange(len(samples))):
+        raise RuntimeError("onsets must be sorted")
+    buffer = np.zeros((len(picks), 0), dtype=np.float32)
+    buffer_start = 0
+    pending: list[np.ndarray] = []
+    next_item = 0
+    for first, chunk in stream:
+        buffer = np.concatenate([buffer, chunk[picks]], axis=1)
+        buffer_end = first + chunk.shape[1]
+        while next_item < len(samples) and samples[next_item] <= buffer_end:
+            s = int(samples[next_item]) - buffer_start
+            pending.append(buffer[:, s - window:s])
+            next_item += 1
+            if len(pending) == batch_size:
+                yield np.stack(pending)
+                pending = []
+        keep_from = (int(samples[next_item]) - window if next_item < len(samples) else buffer_end)
+        drop = max(0, keep_from - buffer_start)
+        buffer, buffer_start = buffer[:, drop:], buffer_start + drop
+    if pending:
+        yield np.stack(pending)
+    if next_item != len(samples):
+        raise RuntimeError(f"{len(samples) - next_item} windows past the end of the stream")
+
+
+def _check_outputs(out, nifti, atlas, inputs):
+    """The paths to write, checked before anything is read: never over a file neurobolt did not
+    write, never inside the model folder or onto the EEG file."""
+    if out is None:
+        if nifti is not None:
+            raise ConfigError("nifti= needs out= (the predictions TSV and its sidecar)", options=["nifti=", "out="])
+        return None, None, None
+    tsv = Path(out).expanduser()
+    if tsv.suffix.lower() == ".json":
+        raise ConfigError(f"out= '{tsv}' must be the TSV (its sidecar .json is written next to it)",
+                          options=["out="])
+    sidecar = tsv.with_suffix(".json")
+    image = None if nifti is None else Path(nifti).expanduser()
+    if image is not None and atlas is None:
+        raise ConfigError("nifti= needs atlas= (4D maps or a 3D labels image)", options=["nifti=", "atlas="])
+    previous = _our_sidecar(sidecar)
+    for path, option in ((tsv, "out="), (sidecar, "out="), (image, "nifti=")):
+        if path is None:
+            continue
+        check_outside_inputs(path, inputs, option)
+        for item in inputs:
+            if item.is_file() and _companions(item) and path.resolve() in _companions(item):
+                raise ConfigError(f"{option} '{path}' is part of the input recording '{item}'",
+                                  options=[option])
+        if path.is_dir():
+            raise ConfigError(f"{option} '{path}' is a folder: give a file path", options=[option])
+        if path.exists() and not _written_by_us(path, previous, sidecar):
+            raise ConfigError(
+                f"{option} '{path}' exists and was not written by neurobolt predict; choose a new file "
+                f"name (neurobolt never overwrites files it did not write)", options=[option])
+        if not path.parent.is_dir():
+            raise ConfigError(f"{option} '{path}': folder '{path.parent}' does not exist", options=[option])
+    if image is not None and image.resolve() in (tsv.resolve(), sidecar.resolve()):
+        raise ConfigError("nifti= must differ from out= and its sidecar", options=["nifti="])
+    return tsv, sidecar, image
+
+
+def _companions(eeg: Path) -> set[Path]:
+    eeg = eeg.resolve()
+    return {eeg.with_suffix(ext) for ext in (".eeg", ".vmrk", ".fdt", ".dat")} | {eeg}
+
+
+def _our_sidecar(sidecar: Path) -> dict | None:
+    try:
+        document = json.loads(sidecar.read_text())
+    except (OSError, ValueError):
+        return None
+    return document if isinstance(document, dict) and document.get("format") == PREDICTION_FORMAT else None
+
+
+def _written_by_us(path: Path, previous: dict | None, sidecar: Path) -> bool:
+    if previous is None:
+        return False
+    if path == sidecar:
+        return True
+    outputs = previous.get("outputs") or {}
+    return path.name == outputs.get("tsv") or str(path.resolve()) == outputs.get("nifti")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _describe(pre) -> str:
+    e = pre.eeg
+    return (f"{e.sfreq:g} Hz, high-pass {e.highpass} Hz, low-pass {e.lowpass} Hz, notch {e.notch}, "
+            f"{pre.window_s:g}-s windows")

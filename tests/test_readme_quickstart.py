@@ -59,7 +59,8 @@ def test_readme_quick_start_and_cli_examples_run_in_order(tmp_path, shared):
     assert "mean over 16 ROIs: model r" in out and "ridge r" in out       # train / evaluate tables
     for name in ("run/metrics.json", "run/model/model.safetensors", "run_ridge/model/ridge.safetensors",
                  "run_intra/fold-3/metrics.json", "ablation/ablation.tsv", "run/report/report.html",
-                 "run/report/brain_map.png", "ablation/ts-only/report/report.html"):
+                 "run/report/brain_map.png", "ablation/ts-only/report/report.html", "pred.tsv",
+                 "pred.json", "pred_grid.tsv", "pred_grid.nii.gz"):
         assert (tmp_path / name).is_file(), name
     for folder in ("sim", "sim_truth", "cache", "cache_release", "cache_lab", "model"):
         assert (tmp_path / folder).is_dir(), folder

@@ -71,27 +71,29 @@ def preprocess_eeg(
     if not selected.preload:
         selected.load_data(verbose=verbose)
     flat = _check_values(selected, where, {new: old for old, new in report.kept.items()})
-    if flat and len(flat) == len(selected.ch_names):
-        raise InputError(
-            f"{where}: every EEG channel is flat ({len(flat)} channels, peak-to-peak below "
-            f"{_FLAT_PTP_VOLTS * 1e6:g} uV): the recording holds no signal; check the file (and the "
-            f"channels it stores)"
-        )
-    if flat:
-        message = f"{where}: flat channel(s) {', '.join(flat)} (no signal); kept, but check the recording"
-        report.notes.append(message)
-        warnings.warn(message, RuntimeWarning, stacklevel=2)
+    _report_flat(flat, len(selected.ch_names), where, report)
+    _report_upsampling(float(selected.info["sfreq"]), sfreq, where, report)
+    data = resample_and_filter(selected, sfreq=sfreq, highpass=highpass, lowpass=lowpass, notch=notch,
+                               verbose=verbose)
+    _check_amplitude(data, where, report)
+    return PreparedEEG(
+        data=data.astype(np.float32),
+        sfreq=float(selected.info["sfreq"]),
+        ch_names=list(selected.ch_names),
+        flat_channels=flat,
+        report=report,
+    )
+
+
+def resample_and_filter(selected: mne.io.BaseRaw, *, sfreq: float, highpass: float | None,
+                        lowpass: float | None, notch, verbose=None) -> np.ndarray:
+    """The signal steps of :func:`preprocess_eeg` on a preloaded Raw of selected channels (modified
+    in place): resample to ``sfreq``, band-pass, notch; returns the data in µV (float64).
+
+    One implementation for ``prepare`` (the whole recording) and ``predict`` (blocks of it, see
+    :class:`EEGStream`).
+    """
     source_rate = float(selected.info["sfreq"])
-    if source_rate < sfreq:
-        # Upsampling invents no signal: the model expects content up to sfreq/2 (gamma), and a
-        # window recorded at a lower rate looks to it like EEG with that band missing.
-        message = (
-            f"{where}: EEG sampled at {source_rate:g} Hz is upsampled to {sfreq:g} Hz; it holds nothing "
-            f"above {source_rate / 2:g} Hz, unlike the EEG NeuroBOLT models are trained on (recorded at "
-            f">= {sfreq:g} Hz): expect lower accuracy"
-        )
-        report.notes.append(message)
-        warnings.warn(message, RuntimeWarning, stacklevel=2)
     if not np.isclose(source_rate, sfreq, rtol=0, atol=1e-9):
         # Polyphase (scipy.signal.resample_poly with a Kaiser anti-aliasing FIR) rather than MNE's default
         # FFT method: with npad='auto' the FFT method pads to a fast length and the rounding of the padded
@@ -105,14 +107,7 @@ def preprocess_eeg(
         selected.notch_filter(_notch_frequencies(notch, sfreq), picks="all", n_jobs=1, verbose=verbose)
     data = selected.get_data()
     data *= 1e6  # MNE stores volts; the model and the caches use microvolts
-    _check_amplitude(data, where, report)
-    return PreparedEEG(
-        data=data.astype(np.float32),
-        sfreq=float(selected.info["sfreq"]),
-        ch_names=list(selected.ch_names),
-        flat_channels=flat,
-        report=report,
-    )
+    return data
 
 
 def _validate_options(sfreq, highpass, lowpass, notch) -> None:
@@ -141,13 +136,44 @@ def _check_values(raw: mne.io.BaseRaw, where: str, original: dict[str, str]) -> 
     data = raw._data  # preloaded (n_channels, n_times) array; get_data() would copy it
     finite = np.isfinite(data).all(axis=1)
     if not finite.all():
-        bad = [_both(name, original) for name, ok in zip(raw.ch_names, finite) if not ok]
-        raise InputError(
-            f"{where}: NaN or infinite samples in channel(s) {', '.join(bad[:10])}"
-            f"{' ...' if len(bad) > 10 else ''}; interpolate or remove these samples before preparation (input files are never modified)"
-        )
+        raise _non_finite_error(raw.ch_names, finite, where, original)
     ptp = np.ptp(data, axis=1)
     return [name for name, value in zip(raw.ch_names, ptp) if value < _FLAT_PTP_VOLTS]
+
+
+def _non_finite_error(ch_names, finite, where: str, original: dict[str, str], when: str = "") -> InputError:
+    bad = [_both(name, original) for name, ok in zip(ch_names, finite) if not ok]
+    return InputError(
+        f"{where}: NaN or infinite samples in channel(s) {', '.join(bad[:10])}"
+        f"{' ...' if len(bad) > 10 else ''}{when}; interpolate or remove these samples before preparation (input files are never modified)"
+    )
+
+
+def _report_flat(flat: list[str], n_channels: int, where: str, report: ChannelReport) -> None:
+    """InputError when every channel is flat; a warning (and a note) naming the flat ones otherwise."""
+    if flat and len(flat) == n_channels:
+        raise InputError(
+            f"{where}: every EEG channel is flat ({len(flat)} channels, peak-to-peak below "
+            f"{_FLAT_PTP_VOLTS * 1e6:g} uV): the recording holds no signal; check the file (and the "
+            f"channels it stores)"
+        )
+    if flat:
+        message = f"{where}: flat channel(s) {', '.join(flat)} (no signal); kept, but check the recording"
+        report.notes.append(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
+def _report_upsampling(source_rate: float, sfreq: float, where: str, report: ChannelReport) -> None:
+    if source_rate < sfreq:
+        # Upsampling invents no signal: the model expects content up to sfreq/2 (gamma), and a
+        # window recorded at a lower rate looks to it like EEG with that band missing.
+        message = (
+            f"{where}: EEG sampled at {source_rate:g} Hz is upsampled to {sfreq:g} Hz; it holds nothing "
+            f"above {source_rate / 2:g} Hz, unlike the EEG NeuroBOLT models are trained on (recorded at "
+            f">= {sfreq:g} Hz): expect lower accuracy"
+        )
+        report.notes.append(message)
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
 
 
 # Scalp EEG has a standard deviation of roughly 5-100 uV (far more inside a scanner, from gradient and
@@ -157,7 +183,10 @@ _PLAUSIBLE_STD_UV = (0.1, 20000.0)
 
 
 def _check_amplitude(data_uv: np.ndarray, where: str, report: ChannelReport) -> None:
-    median_std = float(np.median(data_uv.std(axis=1)))
+    _report_amplitude(float(np.median(data_uv.std(axis=1))), where, report)
+
+
+def _report_amplitude(median_std: float, where: str, report: ChannelReport) -> None:
     low, high = _PLAUSIBLE_STD_UV
     if median_std > 0 and not low <= median_std <= high:
         message = (
@@ -172,3 +201,121 @@ def _both(name: str, original: dict[str, str]) -> str:
     """'T3 (T7)': the file's own name first, so the user can find the channel, then ours."""
     old = original.get(name, name)
     return name if old == name else f"{old} ({name})"
+
+
+class EEGStream:
+    """A recording preprocessed block by block exactly as :func:`preprocess_eeg` does it whole.
+
+    ``raw`` need not be preloaded: each block is read with ``raw.get_data(start, stop)`` together
+    with ``margin`` samples on each side, resampled and filtered by :func:`resample_and_filter`,
+    and only its interior is kept. The margin covers the FIR filters' and the resampling kernel's
+    reach, so the kept samples equal those of the whole-recording result to float precision (the
+    recording's own edges are handled like the whole recording's: a block starts at sample 0 and
+    one ends at the last sample). Iterating yields ``(first_sample, data)`` with ``data``
+    (channels, samples) float32 µV at ``sfreq``, consecutive and covering ``[0, n_samples)``.
+
+    The checks of :func:`preprocess_eeg` run on the way: NaN/Inf (InputError at the block holding
+    them), flat channels and an implausible amplitude (:meth:`finish`, after the last block: an
+    all-flat recording is an InputError there, the others warnings in ``report.notes``).
+    """
+
+    def __init__(self, raw: mne.io.BaseRaw, *, sfreq: float = 200.0, highpass: float | None = 0.5,
+                 lowpass: float | None = None, notch=None, channel_map: dict[str, str] | None = None,
+                 source=None, block_s: float = 120.0, verbose=None) -> None:
+        from fractions import Fraction
+
+        _validate_options(sfreq, highpass, lowpass, notch)
+        if not block_s > 0:
+            raise ConfigError(f"block_s must be positive, got {block_s!r}")
+        self.where = f"'{source}'" if source is not None else "the recording"
+        self.options = dict(sfreq=sfreq, highpass=highpass, lowpass=lowpass, notch=notch)
+        self.verbose = verbose
+        self.raw, self.report = select_eeg_channels(raw, channel_map, source=source)
+        self.ch_names = list(self.raw.ch_names)
+        self.sfreq = float(sfreq)
+        source_rate = float(self.raw.info["sfreq"])
+        ratio = Fraction(self.sfreq).limit_denominator(10_000) / Fraction(source_rate).limit_denominator(10_000)
+        if np.isclose(source_rate, sfreq, rtol=0, atol=1e-9):
+            ratio = Fraction(1)
+        self.up, self.down = ratio.numerator, ratio.denominator
+        n_in = int(self.raw.n_times)
+        usable = (n_in // self.down) * self.down
+        if usable != n_in:
+            # MNE resamples a length that is not a multiple of the rate ratio's denominator with a
+            # slightly different ratio; blocks cannot reproduce that, so the last few input samples
+            # (less than one output sample) are left out.
+            self.report.notes.append(
+                f"{self.where}: the last {n_in - usable} input sample(s) (less than one sample at "
+                f"{sfreq:g} Hz) are left out so that blocks resample at exactly {source_rate:g} -> {sfreq:g} Hz")
+        self.n_input = usable
+        self.n_samples = usable * self.up // self.down
+        _report_upsampling(source_rate, self.sfreq, self.where, self.report)
+        self.margin = self._round_up(self._margin_s() * self.sfreq + 10 * max(self.up, self.down) * self.up / self.down)
+        self.block = self._round_up(block_s * self.sfreq)
+        self._min = self._max = None
+        self._sum = self._sumsq = None
+        self._count = 0
+
+    def _round_up(self, samples: float) -> int:
+        """Samples at ``sfreq``, rounded up to a multiple of ``up`` (an integer input position)."""
+        return int(np.ceil(samples / self.up)) * self.up
+
+    def _margin_s(self) -> float:
+        """Seconds of context that cover the reach of MNE's default ('auto') FIR filters: their
+        length is 3.3 / transition bandwidth (Hamming window); a block keeps a full length beyond
+        each edge (twice the half-length a filtered sample depends on), plus one second."""
+        lengths = [0.0]
+        nyquist = self.sfreq / 2
+        highpass, lowpass = self.options["highpass"], self.options["lowpass"]
+        if highpass is not None:
+            lengths.append(3.3 / min(max(0.25 * highpass, 2.0), highpass))
+        if lowpass is not None:
+            lengths.append(3.3 / min(max(0.25 * lowpass, 2.0), nyquist - lowpass))
+        if self.options["notch"] is not None:
+            lengths.append(3.3 / 1.0)
+        return max(lengths) + 1.0
+
+    def __iter__(self):
+        for first in range(0, self.n_samples, self.block):
+            last = min(first + self.block, self.n_samples)
+            low, high = max(0, first - self.margin), min(self.n_samples, last + self.margin)
+            start, stop = low * self.down // self.up, high * self.down // self.up
+            data = self.raw.get_data(start=start, stop=stop, verbose="error")
+            self._check_block(data, start)
+            block = mne.io.RawArray(data, self.raw.info, verbose="error")
+            out = resample_and_filter(block, verbose=self.verbose, **self.options)
+            if out.shape[1] != high - low:
+                raise RuntimeError(f"block [{low}, {high}) resampled to {out.shape[1]} samples")
+            kept = out[:, first - low:last - low]
+            self._accumulate(kept)
+            yield first, kept.astype(np.float32)
+
+    def _check_block(self, data: np.ndarray, start: int) -> None:
+        finite = np.isfinite(data).all(axis=1)
+        if not finite.all():
+            original = {new: old for old, new in self.report.kept.items()}
+            raise _non_finite_error(self.ch_names, finite, self.where, original,
+                                    f" (in the block from {start / self.raw.info['sfreq']:.1f} s)")
+        low, high = data.min(axis=1), data.max(axis=1)
+        self._min = low if self._min is None else np.minimum(self._min, low)
+        self._max = high if self._max is None else np.maximum(self._max, high)
+
+    def _accumulate(self, kept: np.ndarray) -> None:
+        if self._sum is None:
+            self._sum = np.zeros(kept.shape[0])
+            self._sumsq = np.zeros(kept.shape[0])
+        self._sum += kept.sum(axis=1)
+        self._sumsq += np.square(kept).sum(axis=1)
+        self._count += kept.shape[1]
+
+    def finish(self) -> list[str]:
+        """The checks that need the whole recording; returns the flat channels (warned about)."""
+        if self._min is None:
+            return []
+        flat = [n for n, lo, hi in zip(self.ch_names, self._min, self._max) if hi - lo < _FLAT_PTP_VOLTS]
+        _report_flat(flat, len(self.ch_names), self.where, self.report)
+        if self._count:
+            mean = self._sum / self._count
+            std = np.sqrt(np.maximum(self._sumsq / self._count - mean ** 2, 0.0))
+            _report_amplitude(float(np.median(std)), self.where, self.report)
+        return flat

@@ -1,0 +1,79 @@
+"""``neurobolt predict MODEL EEG_FILE --out PRED.tsv``: predict every ROI from a raw EEG file,
+prepared as the model's training data, at its volume markers or on a TR grid."""
+from __future__ import annotations
+
+import argparse
+
+# Python names in prediction's messages -> this command's flags
+PREDICT_FLAGS = {
+    "marker=": "--marker", "marker_regex=": "--marker", "tr=": "--tr", "start=": "--start",
+    "end=": "--end", "out=": "--out", "nifti=": "--nifti", "atlas=": "--atlas",
+    "atlas_labels=": "--atlas-labels", "batch_size=": "--batch-size", "first_volume_s=": "--start",
+}
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "predict",
+        help="predict every ROI from a raw EEG recording (TSV, optionally a 4D NIfTI)",
+        description=(
+            "Predict every ROI of a trained model (a model folder from `neurobolt train`: "
+            "RUN/model or RUN/baseline, or a released NeuroBOLT .pth) from a raw EEG file of any "
+            "supported format. The EEG is prepared exactly as the model's training data (channel "
+            "names, resampling, filters, window: the preprocessing saved with the model) and "
+            "streamed in blocks, so memory stays bounded on long recordings. Predictions are made "
+            "at the volume markers (--marker) or on a TR grid (--tr/--start/--end; default: the "
+            "model's TR from the first full window to the end). Writes PRED.tsv (onset_s, one "
+            "column per ROI) and PRED.json (provenance). See docs/predict.md."
+        ),
+    )
+    parser.add_argument("model", metavar="MODEL", help="model folder or released .pth")
+    parser.add_argument("eeg", metavar="EEG_FILE",
+                        help="EEG recording (.vhdr, .edf, .bdf, .set, .gdf, .fif)")
+    parser.add_argument("--out", required=True, metavar="PRED.tsv",
+                        help="predictions table to write (its sidecar PRED.json goes next to it)")
+    when = parser.add_argument_group("where to predict (one window: the window_s seconds of EEG "
+                                     "before each onset)")
+    when.add_argument("--marker", action="append", metavar="NAME",
+                      help="at every volume marker NAME (repeat for several names), e.g. "
+                           "Response/R128")
+    when.add_argument("--tr", type=float, metavar="S",
+                      help="grid step in seconds (default: the model's training TR)")
+    when.add_argument("--start", type=float, metavar="S",
+                      help="first grid onset, s from the recording start (default: window_s, the "
+                           "first full window)")
+    when.add_argument("--end", type=float, metavar="S",
+                      help="last grid onset at most (default: the end of the recording)")
+    image = parser.add_argument_group("4D image of the predictions")
+    image.add_argument("--nifti", metavar="OUT.nii.gz",
+                       help="also write the predictions as a 4D NIfTI through --atlas")
+    image.add_argument("--atlas", metavar="MAPS_OR_LABELS",
+                       help="4D probabilistic maps (e.g. DiFuMo) or a 3D labels image")
+    image.add_argument("--atlas-labels", metavar="LABELS.tsv",
+                       help="the atlas's region names (must match the model's ROI names)")
+    parser.add_argument("--batch-size", type=int, default=32, metavar="B",
+                        help="windows per model call")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(run=run, option_flags=PREDICT_FLAGS)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..predict import predict_recording
+
+    marker = None if args.marker is None else (args.marker[0] if len(args.marker) == 1 else args.marker)
+    result = predict_recording(
+        args.model, args.eeg, args.out, marker=marker, tr=args.tr, start=args.start, end=args.end,
+        nifti=args.nifti, atlas=args.atlas, atlas_labels=args.atlas_labels,
+        batch_size=args.batch_size, progress=not args.no_progress,
+        verbose="INFO" if getattr(args, "verbose", False) else None)
+    info = result.info
+    channels = info["channels"]
+    print(f"{info['onsets']['n_windows']} volumes predicted ({len(info['roi_names'])} ROIs, "
+          f"{len(channels['used'])} channels, {info['windows_per_s']:g} windows/s)")
+    if channels["missing"]:
+        print(f"channels missing from the recording: {', '.join(channels['missing'])}")
+    if info["preprocessing_source"] == "defaults":
+        print("note: the model carries no preprocessing; the defaults were used (see PRED.json)")
+    written = [str(p) for p in (result.tsv, result.sidecar, result.nifti) if p is not None]
+    print("wrote: " + ", ".join(written))
+    return 0
