@@ -7,30 +7,35 @@ import pandas as pd
 import pytest
 
 from neurobolt.cli import main
-from neurobolt.demo import DemoConfig, run_demo
 
 
 @pytest.mark.slow
-def test_demo_runs_the_pipeline_end_to_end(tmp_path):
+def test_demo_runs_the_pipeline_end_to_end(tmp_path, capsys):
     out = tmp_path / "demo"
-    result = run_demo(out, DemoConfig(n_subjects=2, minutes=1.5, seed=3), progress=False)
+    code = main(["demo", "--out", str(out), "--subjects", "3", "--minutes", "1.5", "--epochs", "1",
+                 "--seed", "3", "--no-progress"])
+    assert code == 0
+    printed = capsys.readouterr().out
     summary = json.loads((out / "demo_summary.json").read_text())
-    assert summary["scans"] == 2 and summary["subjects"] == 2
-    assert summary["trained"] is False
-    assert 0 < summary["noise_ceiling_r_median"] < 1
-    table = pd.read_csv(result.predictions, sep="\t")
-    assert len(table) == summary["windows"] > 0
-    roi_columns = table.columns[-summary["rois"]:]
-    assert np.isfinite(table[roi_columns].to_numpy()).all()
-    # the saved model reloads and reproduces the demo's predictions
-    from neurobolt.data import PreparedDataset, WindowDataset
-    from neurobolt.model import load_model
-
-    model = load_model(result.model_dir)
-    windows = WindowDataset(PreparedDataset.open(result.cache_dir), channels=model.config.ch_names)
-    eeg, _ = windows.get_batch(np.arange(4))
-    np.testing.assert_allclose(model.predict(eeg.numpy(), windows.channels),
-                               table[roi_columns].to_numpy()[:4], rtol=1e-3, atol=1e-4)
+    assert summary["subjects"] == 3 and summary["split"] == {
+        "train": ["sub-01"], "val": ["sub-02"], "test": ["sub-03"]}
+    # every ROI printed with model, ridge and ceiling, then the means
+    assert printed.count("sim_roi_") == summary["rois"] == 16
+    assert f"{summary['model_mean_r']:.3f}" in printed and f"{summary['ridge_mean_r']:.3f}" in printed
+    assert 0 < summary["ceiling_mean_r"] < 1
+    # the EEG-only prediction of the held-out subject: one row per TR from the first full window
+    table = pd.read_csv(out / f"{summary['test_scan']}_predicted.tsv", sep="\t")
+    assert list(table.columns[1:]) == [f"sim_roi_{i:02d}" for i in range(1, 17)]
+    assert table["onset_s"].iloc[0] >= 16.0 and np.allclose(np.diff(table["onset_s"]), 2.1)
+    assert np.isfinite(table.iloc[:, 1:].to_numpy()).all()
+    # at the volume markers, predict reproduces the evaluation's held-out predictions
+    assert summary["predict_vs_evaluation_max_abs_diff"] < 1e-4
+    report = out / "run" / "report" / "report.html"
+    assert report.is_file() and "<img" in report.read_text()
+    assert (out / "run" / "metrics.json").is_file() and (out / "run" / "model" / "config.json").is_file()
+    # a rerun replaces the demo's own folder
+    assert main(["demo", "--out", str(out), "--subjects", "3", "--minutes", "1.5", "--epochs", "1",
+                 "--seed", "3", "--no-progress"]) == 0
 
 
 def test_demo_refuses_a_folder_it_did_not_write(tmp_path, capsys):
@@ -38,12 +43,15 @@ def test_demo_refuses_a_folder_it_did_not_write(tmp_path, capsys):
     code = main(["demo", "--out", str(tmp_path), "--no-progress"])
     assert code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "not written by `neurobolt demo`" in err[0]
+    assert len(err) == 1 and "not written by `neurobolt demo`" in err[0] and "--out" in err[0]
     assert (tmp_path / "precious.txt").read_text() == "keep me"
 
 
-@pytest.mark.parametrize("option", [["--minutes", "-1"], ["--subjects", "0"]])
+@pytest.mark.bad_input
+@pytest.mark.parametrize("option", [["--minutes", "-1"], ["--subjects", "2"], ["--epochs", "0"]])
 def test_demo_rejects_impossible_options(tmp_path, option, capsys):
     code = main(["demo", "--out", str(tmp_path / "new"), *option])
     assert code == 2
-    assert "error" in capsys.readouterr().err
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and option[0] in err[0]  # the message names the flag
+    assert not (tmp_path / "new").exists()  # refused before anything is written
