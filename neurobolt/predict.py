@@ -307,7 +307,7 @@ def _window_blocks(stream, samples: np.ndarray, window: int, picks: list[int], b
 
 def _check_outputs(out, nifti, atlas, inputs):
     """The paths to write, checked before anything is read: never over a file neurobolt did not
-    write, never inside the model folder or onto the EEG file."""
+    write, never inside the model folder, onto the EEG file or into the EEG file's folder."""
     if out is None:
         if nifti is not None:
             raise ConfigError("nifti= needs out= (the predictions TSV and its sidecar)", options=["nifti=", "out="])
@@ -329,6 +329,12 @@ def _check_outputs(out, nifti, atlas, inputs):
             if item.is_file() and _companions(item) and path.resolve() in _companions(item):
                 raise ConfigError(f"{option} '{path}' is part of the input recording '{item}'",
                                   options=[option])
+            # the recording's folder is the user's data (a BIDS eeg/ folder, an export folder):
+            # neurobolt adds nothing to it
+            if item.is_file() and item.resolve().parent in path.resolve().parents:
+                raise ConfigError(
+                    f"{option} '{path}' lies in the folder of the input recording '{item}'; neurobolt "
+                    "never writes into its inputs: choose a path outside that folder", options=[option])
         if path.is_dir():
             raise ConfigError(f"{option} '{path}' is a folder: give a file path", options=[option])
         if path.exists() and not _written_by_us(path, previous, sidecar):

@@ -11,8 +11,11 @@ import pytest
 
 
 def _export(raw, path):
+    """Write ``raw`` into a folder of its own (outputs may not go into a recording's folder)."""
     import mne
 
+    path = path.parent / "recordings" / path.name
+    path.parent.mkdir(exist_ok=True)
     mne.export.export_raw(path, raw, fmt="brainvision", verbose="error")
     return path
 
@@ -117,6 +120,8 @@ def test_outputs_never_overwrite_user_files_model_or_eeg(refused, tiny_run, held
     refused(["predict", copy, eeg, "--out", copy / "p.tsv"], inputs=[copy], match="lies inside the input")
     refused(["predict", model, eeg, "--out", eeg.with_suffix(".vmrk")], inputs=[eeg.parent],
             match="part of the input recording|not written by neurobolt")
+    refused(["predict", model, eeg, "--out", eeg.parent / "new_predictions.tsv"], inputs=[eeg.parent],
+            match="lies in the folder of the input recording")
     image = tmp_path / "brain.nii.gz"
     image.write_bytes(b"not ours")
     refused(["predict", model, eeg, "--out", tmp_path / "p.tsv", "--nifti", image,
