@@ -52,6 +52,25 @@ def prepared_small(simulated_small, tmp_path_factory):
     return prepare(simulated_small.out_dir, cache, progress=False)
 
 
+def write_subject_sheet(path: Path, subjects) -> Path:
+    """A split sheet keyed by subject: the first two train, the third validates, the fourth tests."""
+    path.write_text("subject\tsplit\n" + f"{subjects[0]}\ttrain\n{subjects[1]}\ttrain\n"
+                    f"{subjects[2]}\tval\n{subjects[3]}\ttest\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_split_run(tmp_path_factory, prepared_small):
+    """One tiny training run (1 epoch, one block, ridge baseline) on the small study, split by
+    subject (write_subject_sheet), shared by the prediction and report tests."""
+    from neurobolt.train import TrainConfig, train
+
+    sheet = write_subject_sheet(tmp_path_factory.mktemp("sheet") / "split.tsv", prepared_small.subjects)
+    config = TrainConfig(preset="tiny", epochs=1, batch_size=16, model_overrides={"depth": 1},
+                         split_sheet=str(sheet))
+    return train(prepared_small.root, tmp_path_factory.mktemp("runs") / "run", config, progress=False)
+
+
 def tree_sha256(*paths) -> dict[str, str]:
     """sha256 of every file under each path (a file or a folder): to prove inputs are untouched."""
     import hashlib

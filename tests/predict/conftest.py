@@ -1,5 +1,5 @@
-"""Fixtures for the prediction tests: one tiny training run (network + ridge baseline) on the small
-simulated study (tests/conftest.py), split by subject; the 4th subject is the held-out test scan."""
+"""Fixtures for the prediction tests: the tiny training run of tests/conftest.py (network + ridge
+baseline on the small simulated study, split by subject; the 4th subject is the held-out test scan)."""
 from __future__ import annotations
 
 import pandas as pd
@@ -7,17 +7,8 @@ import pytest
 
 
 @pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory, prepared_small):
-    from neurobolt.train import TrainConfig, train
-
-    subjects = prepared_small.subjects
-    sheet = tmp_path_factory.mktemp("sheet") / "split.tsv"
-    sheet.write_text("subject\tsplit\n" + f"{subjects[0]}\ttrain\n{subjects[1]}\ttrain\n"
-                     f"{subjects[2]}\tval\n{subjects[3]}\ttest\n")
-    config = TrainConfig(preset="tiny", epochs=1, batch_size=16, model_overrides={"depth": 1},
-                         split_sheet=str(sheet), baseline=True)
-    run_dir = tmp_path_factory.mktemp("runs") / "run"
-    return train(prepared_small.root, run_dir, config, progress=False)
+def tiny_run(tiny_split_run):
+    return tiny_split_run
 
 
 @pytest.fixture(scope="session")

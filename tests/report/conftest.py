@@ -17,17 +17,9 @@ SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 
 
 @pytest.fixture(scope="session")
-def split_run(tmp_path_factory, prepared_small):
+def split_run(tiny_split_run):
     """A split run (train sub-01/02, val sub-03, test sub-04) with the ridge baseline."""
-    from neurobolt.train import TrainConfig, train
-
-    subjects = prepared_small.subjects
-    sheet = tmp_path_factory.mktemp("report_sheet") / "split.tsv"
-    sheet.write_text("subject\tsplit\n" + f"{subjects[0]}\ttrain\n{subjects[1]}\ttrain\n"
-                     f"{subjects[2]}\tval\n{subjects[3]}\ttest\n")
-    run = tmp_path_factory.mktemp("report_runs") / "split"
-    return train(prepared_small.root, run, TrainConfig(**TINY, split_sheet=str(sheet)),
-                 progress=False).run_dir
+    return tiny_split_run.run_dir
 
 
 @pytest.fixture(scope="session")

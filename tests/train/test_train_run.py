@@ -10,16 +10,14 @@ import pytest
 
 from neurobolt.errors import ConfigError, NeuroboltError
 from neurobolt.train import TrainingError, train
+from tests.conftest import write_subject_sheet
 
 
 @pytest.fixture(scope="module")
 def split_run(tmp_path_factory, prepared_small):
     from neurobolt.train import TrainConfig
 
-    subjects = prepared_small.subjects
-    sheet = tmp_path_factory.mktemp("sheet") / "split.tsv"
-    sheet.write_text("subject\tsplit\n" + f"{subjects[0]}\ttrain\n{subjects[1]}\ttrain\n"
-                     f"{subjects[2]}\tval\n{subjects[3]}\ttest\n")
+    sheet = write_subject_sheet(tmp_path_factory.mktemp("sheet") / "split.tsv", prepared_small.subjects)
     config = TrainConfig(preset="tiny", epochs=3, batch_size=16, model_overrides={"depth": 1},
                          split_sheet=str(sheet))
     run_dir = tmp_path_factory.mktemp("runs") / "run"
