@@ -62,16 +62,30 @@ def _reading_data(where: str):
         ) from None
 
 
-def _sidecar_for(path) -> Path | None:
-    if path is None:
-        return None
-    path = Path(path)
-    name = path.name
-    for ext in (".nii.gz", ".nii"):
+NIFTI_EXTENSIONS = (".nii.gz", ".nii")
+
+
+def nifti_stem(path) -> str | None:
+    """``name`` of ``name.nii.gz`` / ``name.nii``; None for a file name that is not NIfTI."""
+    name = Path(path).name
+    for ext in NIFTI_EXTENSIONS:
         if name.endswith(ext):
-            candidate = path.with_name(name[: -len(ext)] + ".json")
-            return candidate if candidate.is_file() else None
+            return name[: -len(ext)]
     return None
+
+
+def nifti_sibling(path, suffix: str) -> Path | None:
+    """The existing file beside a NIfTI image with ``suffix`` instead of its extension (its BIDS
+    sidecar ``.json``, an atlas's ``.tsv`` labels), or None."""
+    stem = nifti_stem(path)
+    if stem is None:
+        return None
+    candidate = Path(path).with_name(stem + suffix)
+    return candidate if candidate.is_file() else None
+
+
+def _sidecar_for(path) -> Path | None:
+    return None if path is None else nifti_sibling(path, ".json")
 
 
 def read_bold_tr(img_or_path, sidecar=None) -> float:

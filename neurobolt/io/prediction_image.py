@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError, InputError
+from .fmri import nifti_sibling
 
 _VOLUMES_PER_BLOCK = 16
 
@@ -49,7 +50,7 @@ def plan_prediction_image(atlas, atlas_labels, roi_names: list[str]) -> ImagePla
         image = nib.load(str(path))
     except Exception as err:  # nibabel raises many kinds
         raise InputError(f"cannot read atlas '{path}': {err}") from None
-    labels_path = Path(atlas_labels) if atlas_labels is not None else _sibling_labels(path)
+    labels_path = Path(atlas_labels) if atlas_labels is not None else nifti_sibling(path, ".tsv")
     if labels_path is None:
         raise ConfigError(f"atlas '{path}': give its region names as atlas_labels= (a TSV such as "
                           f"DiFuMo's labels file) so they can be matched with the model's ROIs",
@@ -129,13 +130,6 @@ def write_prediction_image(path, plan: ImagePlan, values: np.ndarray, tr: float)
     return atomic_write(Path(path), write)
 
 
-def _sibling_labels(atlas: Path) -> Path | None:
-    name = atlas.name
-    for ext in (".nii.gz", ".nii"):
-        if name.endswith(ext):
-            candidate = atlas.with_name(name[: -len(ext)] + ".tsv")
-            return candidate if candidate.is_file() else None
-    return None
 
 
 def _shown(names: list[str], limit: int = 8) -> str:

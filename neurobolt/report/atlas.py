@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..io.fmri import nifti_stem
 
 MIN_RELATIVE_WEIGHT = 0.05
 # coarser than this (mm) is not drawn: atlases finer than it are strided, keeping plots fast
@@ -62,8 +63,7 @@ def default_labels(atlas: Path, recorded: list[dict] | None = None) -> Path | No
         if entry.get("atlas") and entry.get("labels") and \
                 Path(entry["atlas"]).resolve() == atlas.resolve() and Path(entry["labels"]).is_file():
             return Path(entry["labels"])
-    stem = atlas.name[:-7] if atlas.name.endswith(".nii.gz") else atlas.stem
-    sidecar = atlas.with_name(stem + ".tsv")
+    sidecar = atlas.with_name((nifti_stem(atlas) or atlas.stem) + ".tsv")
     return sidecar if sidecar.is_file() else None
 
 
