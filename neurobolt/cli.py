@@ -14,7 +14,7 @@ import sys
 
 from . import __version__
 from .commands import command_modules
-from .errors import NeuroboltError
+from .errors import NeuroboltError, rename_options
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -45,6 +45,21 @@ class Parser(argparse.ArgumentParser):
                           help="show debug logging (MNE included)")
 
 
+class _OptionsToFlags(logging.Filter):
+    """Rename the Python option names of a log record (``allow_gaps=True``) to the command's flags."""
+
+    def __init__(self, flags: dict[str, str]) -> None:
+        super().__init__()
+        self.flags = flags
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        renamed = rename_options(message, self.flags)
+        if renamed != message:
+            record.msg, record.args = renamed, ()
+        return True
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="neurobolt",
@@ -62,24 +77,38 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     verbose = getattr(args, "verbose", False)
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(message)s",
-        force=True,  # a fresh handler per call: in-process callers (tests) may swap stderr
-    )
+    flags = getattr(args, "option_flags", {})
+    # Our console handler for this call only, bound to the stderr of this call (in-process callers,
+    # tests, may swap stderr); removed at the end, and the caller's handlers are left alone.
+    root = logging.getLogger()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    if flags:  # log lines (warnings) speak of the command's flags too, like its errors
+        handler.addFilter(_OptionsToFlags(flags))
+    saved_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    saved_mne_level = None
     if not verbose:
         import mne
 
-        mne.set_log_level("ERROR")
+        saved_mne_level = mne.set_log_level("ERROR", return_old_level=True)
     try:
         return int(args.run(args) or 0)
     except NeuroboltError as err:
-        message = err.message_for(getattr(args, "option_flags", {}))
+        message = err.message_for(flags)
         print(f"neurobolt {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("neurobolt: interrupted", file=sys.stderr)
         return 130
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(saved_level)
+        if saved_mne_level is not None:
+            import mne
+
+            mne.set_log_level(saved_mne_level)
 
 
 if __name__ == "__main__":  # pragma: no cover

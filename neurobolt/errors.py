@@ -29,13 +29,29 @@ class NeuroboltError(Exception):
 
     def message_for(self, names: Mapping[str, str]) -> str:
         """The message with each option in ``options`` renamed by ``names`` (e.g. to its CLI flag)."""
-        text = str(self)
-        # longest first, so that 'marker_regex' is not renamed through 'marker'
-        for option in sorted(self.options, key=len, reverse=True):
-            if option in names:
-                end = r"(?!\w)" if option[-1].isalnum() or option[-1] == "_" else ""
-                text = re.sub(rf"(?<![\w.-]){re.escape(option)}{end}", lambda _: names[option], text)
-        return text
+        return rename_options(str(self), names, self.options)
+
+
+def rename_options(text: str, names: Mapping[str, str], options: Iterable[str] | None = None) -> str:
+    """``text`` with each Python option name (of ``options``, or every key of ``names``) renamed.
+
+    A keyword form (``tr=``) followed by its value becomes the flag, a space and the value
+    (``tr=S`` -> ``--tr S``); before a space or punctuation it is the flag alone (``tr= must`` ->
+    ``--tr must``). Flags in ``names`` are given without trailing spaces.
+    """
+    options = names.keys() if options is None else options
+    # longest first, so that 'marker_regex' is not renamed through 'marker'
+    for option in sorted(options, key=len, reverse=True):
+        if option not in names:
+            continue
+        flag = names[option].strip()
+        end = r"(?!\w)" if option[-1].isalnum() or option[-1] == "_" else ""
+        if option.endswith("="):
+            text = re.sub(rf"(?<![\w.-]){re.escape(option)}(?=([^\s,;:.)\]]?))",
+                          lambda m: flag + (" " if m.group(1) else ""), text)
+        else:
+            text = re.sub(rf"(?<![\w.-]){re.escape(option)}{end}", lambda _: flag, text)
+    return text
 
 
 class InputError(NeuroboltError, ValueError):

@@ -36,9 +36,18 @@ class _Bar(tqdm):
         if not self.disable:
             from tqdm.contrib.logging import logging_redirect_tqdm
 
-            self._redirect = logging_redirect_tqdm(
-                loggers=[logging.getLogger(), logging.getLogger("mne")], tqdm_class=tqdm)
+            loggers = [logging.getLogger(), logging.getLogger("mne")]
+            filters = {id(logger): [f for h in logger.handlers for f in h.filters] for logger in loggers}
+            before = {id(logger): list(logger.handlers) for logger in loggers}
+            self._redirect = logging_redirect_tqdm(loggers=loggers, tqdm_class=tqdm)
             self._redirect.__enter__()
+            # the handlers tqdm puts in place keep the console handlers' filters (the CLI's
+            # option-to-flag renaming), not only their format
+            for logger in loggers:
+                for handler in logger.handlers:
+                    if handler not in before[id(logger)]:
+                        for log_filter in filters[id(logger)]:
+                            handler.addFilter(log_filter)
 
     def close(self) -> None:
         try:

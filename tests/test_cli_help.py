@@ -76,6 +76,36 @@ def test_option_names_become_the_commands_flags():
     assert err.message_for({}) == str(err)
 
 
+@pytest.mark.parametrize("text, renamed", [
+    ("(marker=NAME or marker_regex=RE)", "(--marker NAME or --marker-regex RE)"),
+    ("tr=S with first_volume_s=S", "--tr S with --start S"),
+    ("tr=-2.0 is not positive", "--tr -2.0 is not positive"),
+    ("tr= must be positive", "--tr must be positive"),
+    ("give marker= or a grid (tr=, start=, end=), not both", "give --marker or a grid (--tr, "
+                                                            "--start, --end), not both"),
+    ("kept (allow_gaps=True).", "kept (--allow-onset-gaps)."),
+    ("args.tr=2 and xtr=3", "args.tr=2 and xtr=3"),  # not an option: left alone
+])
+def test_keyword_options_become_flags_with_their_values(text, renamed):
+    from neurobolt.errors import rename_options
+
+    flags = {"marker=": "--marker", "marker_regex=": "--marker-regex", "tr=": "--tr",
+             "first_volume_s=": "--start", "start=": "--start", "end=": "--end",
+             "allow_gaps=True": "--allow-onset-gaps"}
+    assert rename_options(text, flags) == renamed
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("options, match", [
+    (["--seed", "-1"], "--seed must be >= 0, got -1"),
+    (["--num-workers", "-1"], "--num-workers must be >= 0, got -1"),
+])
+def test_train_refusals_speak_of_the_flags(tmp_path, refused, options, match):
+    cache = tmp_path / "not_read"  # options are checked before the cache is opened
+    refused(["train", cache, "--out", tmp_path / "run", *options], match=match)
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.bad_input
 def test_prepare_speaks_of_its_flags(tmp_path, refused):
     from neurobolt.commands.prepare import PREPARE_FLAGS

@@ -16,7 +16,7 @@ TRAIN_FLAGS = {
         "shift_s", "num_workers")},
     "TrainConfig.intrascan_pooled": "--pooled",
     "TrainConfig.optim.lr": "--lr",
-    "out=": "--out ",
+    "out=": "--out",
     "resume=True": "--resume",
 }
 
