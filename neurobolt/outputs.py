@@ -75,7 +75,7 @@ def check_outside_inputs(out: str | Path, inputs: Iterable[str | Path], option: 
         if out == source or (source.is_dir() and source in out.parents):
             raise ConfigError(
                 f"{option} '{out}' lies inside the input '{source}'; neurobolt never writes into its "
-                "inputs: choose a folder outside it"
+                "inputs: choose a folder outside it", options=[option],
             )
 
 
@@ -91,7 +91,8 @@ def check_output_dir(out: str | Path, kind: str, *, inputs: Iterable[str | Path]
     path = Path(out).expanduser()
     check_outside_inputs(path, inputs, option)
     if path.exists() and not path.is_dir():
-        raise ConfigError(f"{option} '{path}' exists and is a file: give a folder path")
+        raise ConfigError(f"{option} '{path}' exists and is a file: give a folder path",
+                          options=[option])
     if not path.is_dir() or not any(path.iterdir()):
         return False
     marker = read_marker(path)
@@ -100,11 +101,12 @@ def check_output_dir(out: str | Path, kind: str, *, inputs: Iterable[str | Path]
             return True
         raise ConfigError(
             f"{option} '{path}' is not empty and was not written by neurobolt (it is not a "
-            f"neurobolt {kind}); choose a new or empty folder"
+            f"neurobolt {kind}); choose a new or empty folder", options=[option],
         )
     if marker["kind"] != kind:
         raise ConfigError(
-            f"{option} '{path}' holds a neurobolt {marker['kind']}, not a {kind}; choose another folder"
+            f"{option} '{path}' holds a neurobolt {marker['kind']}, not a {kind}; choose another folder",
+            options=[option],
         )
     return True
 

@@ -74,9 +74,9 @@ class EEGOptions(Config):
             value = getattr(self, name)
             if value is not None and value >= nyquist:
                 raise ConfigError(
-                    f"EEGOptions.{name} ({value:g} Hz) is not below the Nyquist frequency "
-                    f"({nyquist:g} Hz at EEGOptions.sfreq {self.sfreq:g} Hz)",
-                    options=[f"EEGOptions.{name}", "EEGOptions.sfreq"],
+                    f"EEGOptions.{name} ({value:g} Hz) is not below the Nyquist frequency of the "
+                    f"resampled EEG ({nyquist:g} Hz at {self.sfreq:g} Hz)",
+                    options=[f"EEGOptions.{name}"],
                 )
         if self.highpass is not None and self.lowpass is not None and self.highpass >= self.lowpass:
             raise ConfigError(

@@ -108,12 +108,14 @@ def find_volume_onsets(
 
 
 def _validate(marker, marker_regex, first_volume_s, tr, n_volumes, on_mismatch, dummy_volumes) -> None:
-    given = [name for name, value in (("marker", marker), ("marker_regex", marker_regex),
-                                      ("first_volume_s", first_volume_s)) if value is not None]
+    given = [name for name, value in (("marker=", marker), ("marker_regex=", marker_regex),
+                                      ("first_volume_s=", first_volume_s)) if value is not None]
     if len(given) != 1:
         raise ConfigError(
-            "give exactly one way to find volume onsets: marker (exact annotation name, e.g. 'R128'), "
-            f"marker_regex, or first_volume_s with tr; got {given or 'none'}"
+            "give exactly one way to find volume onsets: marker= (exact annotation name, e.g. "
+            "'R128'), marker_regex=, or first_volume_s= with tr=; got "
+            f"{' and '.join(given) if given else 'none'}",
+            options=["marker=", "marker_regex=", "first_volume_s=", "tr="],
         )
     if first_volume_s is not None and not (tr and tr > 0):
         raise ConfigError("first_volume_s=S needs the repetition time tr=S (seconds, > 0)",
@@ -121,16 +123,19 @@ def _validate(marker, marker_regex, first_volume_s, tr, n_volumes, on_mismatch, 
     if tr is not None and not tr > 0:
         raise ConfigError(f"tr={tr!r} is not a positive number of seconds", options=["tr="])
     if on_mismatch not in ON_MISMATCH_POLICIES:
-        raise ConfigError(f"on_mismatch={on_mismatch!r}: use one of {', '.join(ON_MISMATCH_POLICIES)}")
+        raise ConfigError(f"on_mismatch={on_mismatch!r}: use one of {', '.join(ON_MISMATCH_POLICIES)}",
+                          options=["on_mismatch="])
     if n_volumes is not None and int(n_volumes) < 1:
         raise ConfigError(f"n_volumes must be at least 1, got {n_volumes!r}")
     if int(dummy_volumes) < 0:
-        raise ConfigError(f"dummy_volumes must be >= 0, got {dummy_volumes!r}")
+        raise ConfigError(f"dummy_volumes= must be >= 0, got {dummy_volumes!r}",
+                          options=["dummy_volumes="])
     if marker_regex is not None:
         try:
             re.compile(marker_regex)
         except re.error as err:
-            raise ConfigError(f"marker_regex {marker_regex!r} is not a valid regular expression: {err}") from None
+            raise ConfigError(f"marker_regex={marker_regex!r} is not a valid regular expression: {err}",
+                              options=["marker_regex="]) from None
 
 
 def _markers(raw: mne.io.BaseRaw) -> tuple[np.ndarray, np.ndarray]:

@@ -108,8 +108,9 @@ class TrainConfig(Config):
             raise _error("folds", f"must be >= 2, got {self.folds}")
         if not 1 <= self.scales <= 4:
             raise _error("scales", f"must be 1, 2, 3 or 4, got {self.scales}")
-        if self.seed < 0 or self.num_workers < 0 or self.eval_batch_size < 1:
-            raise ConfigError("seed and num_workers must be >= 0 and eval_batch_size >= 1")
+        for name, least in (("seed", 0), ("num_workers", 0), ("eval_batch_size", 1)):
+            if getattr(self, name) < least:
+                raise _error(name, f"must be >= {least}, got {getattr(self, name)}")
         if self.batch_size is not None and (isinstance(self.batch_size, bool)
                                             or not isinstance(self.batch_size, int)
                                             or self.batch_size < 1):

@@ -87,7 +87,7 @@ def test_no_marker_named_and_none_usual_asks_for_one(tmp_path, capsys):
                                 "'none', got 'fast'"),
     (["--highpass", "-1"], "--highpass (a frequency in Hz) must be a positive number"),
     (["--tr", "-1"], "--tr must be a positive number, got -1.0"),
-    (["--notch", "150"], "--notch (150 Hz) is not below the Nyquist frequency (100 Hz"),
+    (["--notch", "150"], "--notch (150 Hz) is not below the Nyquist frequency of the resampled EEG (100 Hz at 200 Hz)"),
     (["--first-volume-s", "2", "--marker", "R128"],
      "--first-volume-s (onsets from the first volume + TR) cannot be combined with --marker"),
     (["--dummy-volumes", "-1"], "--dummy-volumes must be an integer >= 0, got -1"),
