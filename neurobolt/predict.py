@@ -90,7 +90,7 @@ class PredictionResult:
 
 
 def predict_recording(model, eeg_file, out=None, *, marker: str | list[str] | None = None,
-                      tr: float | None = None, start: float | None = None, end: float | None = None,
+                      marker_regex: str | None = None, tr: float | None = None, start: float | None = None, end: float | None = None,
                       nifti=None, atlas=None, atlas_labels=None, batch_size: int = 32,
                       block_s: float = 120.0, progress: bool = False, verbose=None) -> PredictionResult:
     """Predict every ROI from a raw EEG recording, prepared exactly as the model's training data.
@@ -105,7 +105,8 @@ def predict_recording(model, eeg_file, out=None, *, marker: str | list[str] | No
     eeg_file : any format :func:`neurobolt.io.eeg.read_raw_eeg` reads; read in blocks, never whole.
     out : the predictions TSV to write (``onset_s``, then one column per ROI) with its sidecar
         ``<out>.json`` next to it; None writes nothing (the table is returned).
-    marker : volume marker name(s): predict at those markers. Otherwise a TR grid:
+    marker, marker_regex : volume marker name(s), or a regular expression the whole marker name
+        must match: predict at those markers. Otherwise a TR grid:
         ``tr`` (default: the model's training TR), ``start`` (default: the first full window,
         ``window_s``), ``end`` (default: the end of the recording), onsets ``start + k * tr <= end``.
         A window is the ``window_s`` seconds of EEG before its onset, as in training; onsets
@@ -117,12 +118,12 @@ def predict_recording(model, eeg_file, out=None, *, marker: str | list[str] | No
     from mne.utils import use_log_level
 
     with use_log_level("WARNING" if verbose is None else verbose):
-        return _predict_recording(model, eeg_file, out, marker=marker, tr=tr, start=start, end=end,
+        return _predict_recording(model, eeg_file, out, marker=marker, marker_regex=marker_regex, tr=tr, start=start, end=end,
                                   nifti=nifti, atlas=atlas, atlas_labels=atlas_labels,
                                   batch_size=batch_size, block_s=block_s, progress=progress)
 
 
-def _predict_recording(model, eeg_file, out, *, marker, tr, start, end, nifti, atlas,
+def _predict_recording(model, eeg_file, out, *, marker, marker_regex, tr, start, end, nifti, atlas,
                        atlas_labels, batch_size, block_s, progress) -> PredictionResult:
     import pandas as pd
 
@@ -133,7 +134,7 @@ def _predict_recording(model, eeg_file, out, *, marker, tr, start, end, nifti, a
     from .progress import progress_bar
 
     if batch_size < 1:
-        raise ConfigError(f"batch_size must be >= 1, got {batch_size}", options=["batch_size="])
+        raise ConfigError(f"batch_size= must be >= 1, got {batch_size}", options=["batch_size="])
     eeg_path = Path(eeg_file)
     model_path = None
     if isinstance(model, (str, Path)):
@@ -179,13 +180,15 @@ def _predict_recording(model, eeg_file, out, *, marker, tr, start, end, nifti, a
                            len(missing), ", ".join(missing))
         model.recording_predictor(used)  # a model that needs every channel refuses here
 
-        if marker is not None:
+        if marker is not None or marker_regex is not None:
             if tr is not None or start is not None or end is not None:
                 raise ConfigError("give marker= or a grid (tr=, start=, end=), not both",
                                   options=["marker=", "tr=", "start=", "end="])
-            onsets_s = np.asarray(find_volume_onsets(raw, marker=marker, source=eeg_path,
-                                                     allow_gaps=True).onsets_s, dtype=np.float64)
-            grid = {"mode": "markers", "marker": marker}
+            # allow_gaps: each window is cut at its own marker, so a lost trigger shifts nothing here
+            onsets_s = np.asarray(find_volume_onsets(raw, marker=marker, marker_regex=marker_regex,
+                                                     source=eeg_path, allow_gaps=True).onsets_s,
+                                  dtype=np.float64)
+            grid = {"mode": "markers", "marker": marker, "marker_regex": marker_regex}
         else:
             onsets_s, grid = _grid(tr if tr is not None else preprocessing.tr, start, end,
                                    preprocessing.window_s, stream.n_samples / stream.sfreq)
@@ -208,6 +211,8 @@ def _predict_recording(model, eeg_file, out, *, marker, tr, start, end, nifti, a
         wall = time.perf_counter() - started
     notes = list(dict.fromkeys([str(w.message) for w in caught
                                 if not issubclass(w.category, DeprecationWarning)]))
+    for note in notes:  # recorded in the sidecar, and said now (a flat channel, upsampled EEG...)
+        logger.warning("%s", note)
     roi_names = [str(r) for r in model.roi_names]
     table = pd.concat([pd.DataFrame({"onset_s": onsets_s}),
                        pd.DataFrame(values, columns=roi_names)], axis=1)
@@ -227,7 +232,7 @@ def _predict_recording(model, eeg_file, out, *, marker, tr, start, end, nifti, a
         "wall_s": round(wall, 3), "windows_per_s": round(len(samples) / max(wall, 1e-9), 2),
         "warnings": notes,
     }
-    logger.info("'%s': %d windows predicted (%.1f windows/s)", eeg_path, len(samples),
+    logger.debug("'%s': %d windows predicted (%.1f windows/s)", eeg_path, len(samples),
                 info["windows_per_s"])
     result = PredictionResult(table=table, info=info)
     if tsv is not None:

@@ -6,7 +6,7 @@ import argparse
 
 # Python names in prediction's messages -> this command's flags
 PREDICT_FLAGS = {
-    "marker=": "--marker", "marker_regex=": "--marker", "tr=": "--tr", "start=": "--start",
+    "marker=": "--marker", "marker_regex=": "--marker-regex", "tr=": "--tr", "start=": "--start",
     "end=": "--end", "out=": "--out", "nifti=": "--nifti", "atlas=": "--atlas",
     "atlas_labels=": "--atlas-labels", "batch_size=": "--batch-size", "first_volume_s=": "--start",
 }
@@ -37,6 +37,9 @@ def register(subparsers) -> None:
     when.add_argument("--marker", action="append", metavar="NAME",
                       help="at every volume marker NAME (repeat for several names), e.g. "
                            "Response/R128")
+    when.add_argument("--marker-regex", metavar="RE",
+                      help="at every volume marker whose whole name matches the regular expression "
+                           "RE, e.g. 'Response/R1(28|49)'")
     when.add_argument("--tr", type=float, metavar="S",
                       help="grid step in seconds (default: the model's training TR)")
     when.add_argument("--start", type=float, metavar="S",
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
 
     marker = None if args.marker is None else (args.marker[0] if len(args.marker) == 1 else args.marker)
     result = predict_recording(
-        args.model, args.eeg, args.out, marker=marker, tr=args.tr, start=args.start, end=args.end,
+        args.model, args.eeg, args.out, marker=marker, marker_regex=args.marker_regex, tr=args.tr, start=args.start, end=args.end,
         nifti=args.nifti, atlas=args.atlas, atlas_labels=args.atlas_labels,
         batch_size=args.batch_size, progress=not args.no_progress,
         verbose="INFO" if getattr(args, "verbose", False) else None)
@@ -70,10 +73,7 @@ def run(args: argparse.Namespace) -> int:
     channels = info["channels"]
     print(f"{info['onsets']['n_windows']} volumes predicted ({len(info['roi_names'])} ROIs, "
           f"{len(channels['used'])} channels, {info['windows_per_s']:g} windows/s)")
-    if channels["missing"]:
-        print(f"channels missing from the recording: {', '.join(channels['missing'])}")
-    if info["preprocessing_source"] == "defaults":
-        print("note: the model carries no preprocessing; the defaults were used (see PRED.json)")
+    # missing channels, default preprocessing and the recording's warnings were logged as warnings
     written = [str(p) for p in (result.tsv, result.sidecar, result.nifti) if p is not None]
     print("wrote: " + ", ".join(written))
     return 0

@@ -37,7 +37,9 @@ class RoiTimeseries:
     tr: float
 
 
-def _load_image(img_or_path, what: str):
+def load_image(img_or_path, what: str):
+    """(image, path) of a NIfTI path or an image; InputError naming the file when it is missing or
+    its header cannot be read. The voxels are read later: do it inside :func:`reading_image_data`."""
     if isinstance(img_or_path, nib.spatialimages.SpatialImage):
         return img_or_path, getattr(img_or_path, "get_filename", lambda: None)()
     path = Path(img_or_path)
@@ -50,7 +52,7 @@ def _load_image(img_or_path, what: str):
 
 
 @contextmanager
-def _reading_data(where: str):
+def reading_image_data(where: str):
     """Image data is read lazily (nibabel proxies): a truncated or damaged file fails only when its
     voxels are read, with gzip/zlib/OS errors. Turn those into one line naming the file."""
     try:
@@ -96,7 +98,7 @@ def read_bold_tr(img_or_path, sidecar=None) -> float:
     (0.1-30 s). Sidecar and header disagreeing by more than 1 % gives a warning (the sidecar wins); neither
     giving a TR is an :class:`InputError` asking for one (``tr=``).
     """
-    image, path = _load_image(img_or_path, "fMRI image")
+    image, path = load_image(img_or_path, "fMRI image")
     where = f"'{path}'" if path is not None else "the fMRI image"
     sidecar = Path(sidecar) if sidecar is not None else _sidecar_for(path)
     from_sidecar = _sidecar_tr(sidecar) if sidecar is not None else None
@@ -214,23 +216,23 @@ def extract_roi_timeseries(
     from nilearn.image import index_img, resample_to_img
     from nilearn.maskers import NiftiLabelsMasker, NiftiMapsMasker
 
-    image, path = _load_image(bold, "fMRI image")
+    image, path = load_image(bold, "fMRI image")
     where = f"'{source or path}'" if (source or path) is not None else "the fMRI image"
     if image.ndim != 4 or image.shape[3] < 2:
         raise InputError(f"{where}: a 4D BOLD run with at least 2 volumes is needed, got shape {image.shape}")
     n_volumes = image.shape[3]
-    atlas_img, atlas_path = _load_image(atlas, "atlas")
+    atlas_img, atlas_path = load_image(atlas, "atlas")
     atlas_where = f"'{atlas_path}'" if atlas_path is not None else "the atlas"
     if atlas_img.ndim not in (3, 4):
         raise InputError(f"{atlas_where}: an atlas must be a 3D label image or 4D maps, got shape {atlas_img.shape}")
-    with _reading_data(atlas_where):
+    with reading_image_data(atlas_where):
         # read now, so that a damaged atlas is named as such (nilearn would read it mid-extraction)
         atlas_img = nib.Nifti1Image(np.asanyarray(atlas_img.dataobj), atlas_img.affine, atlas_img.header)
     tr = float(tr) if tr is not None else read_bold_tr(image if path is None else path)
     confound_matrix = _confound_matrix(confounds, confound_columns, n_volumes, where) if confounds is not None else None
     standardize = "zscore_sample" if standardize is True else (standardize or False)
 
-    with _reading_data(where):
+    with reading_image_data(where):
         reference = index_img(image, 0)
     is_maps = atlas_img.ndim == 4
     same_grid = atlas_img.shape[:3] == image.shape[:3] and np.allclose(atlas_img.affine, image.affine)
@@ -254,7 +256,7 @@ def extract_roi_timeseries(
             masker = NiftiLabelsMasker(atlas_img, **options)
             names = _label_names(labels, values, atlas_where)
         try:
-            with _reading_data(where):  # the BOLD data is read here, volume by volume
+            with reading_image_data(where):  # the BOLD data is read here, volume by volume
                 series = masker.fit_transform(image, confounds=confound_matrix)
         except InputError:
             raise

@@ -39,23 +39,16 @@ class ImagePlan:
 def plan_prediction_image(atlas, atlas_labels, roi_names: list[str]) -> ImagePlan:
     """Read the atlas and its region names; InputError when the model's ROIs are not all among
     them (both differences listed). Regions of the atlas the model does not predict stay 0."""
-    import nibabel as nib
-
-    from .fmri import _label_table
+    from .fmri import load_image, read_atlas_label_table, reading_image_data
 
     path = Path(atlas)
-    if not path.is_file():
-        raise InputError(f"atlas '{path}' not found", options=["atlas="])
-    try:
-        image = nib.load(str(path))
-    except Exception as err:  # nibabel raises many kinds
-        raise InputError(f"cannot read atlas '{path}': {err}") from None
+    image, _ = load_image(path, "atlas")
     labels_path = Path(atlas_labels) if atlas_labels is not None else nifti_sibling(path, ".tsv")
     if labels_path is None:
         raise ConfigError(f"atlas '{path}': give its region names as atlas_labels= (a TSV such as "
                           f"DiFuMo's labels file) so they can be matched with the model's ROIs",
                           options=["atlas_labels="])
-    table = _label_table(labels_path)  # {label value or 1-based map position: name}
+    table = read_atlas_label_table(labels_path)  # {label value or 1-based map position: name}
     names = list(table.values())
     missing = [r for r in roi_names if r not in names]
     if missing:
@@ -73,7 +66,9 @@ def plan_prediction_image(atlas, atlas_labels, roi_names: list[str]) -> ImagePla
             raise InputError(f"atlas '{path}' has {image.shape[3]} maps but '{labels_path}' names "
                              f"{len(names)} regions")
         chosen = [(k, position[name]) for k, name in enumerate(names) if name in position]
-        maps = [np.asarray(image.dataobj[..., k], dtype=np.float32).ravel(order="F") for k, _ in chosen]
+        with reading_image_data(f"atlas '{path}'"):
+            maps = [np.asarray(image.dataobj[..., k], dtype=np.float32).ravel(order="F")
+                    for k, _ in chosen]
         covered = np.flatnonzero(np.any([m != 0 for m in maps], axis=0))
         weights = np.zeros((covered.size, len(roi_names)), dtype=np.float32)
         for (_, roi), values in zip(chosen, maps):
@@ -81,7 +76,8 @@ def plan_prediction_image(atlas, atlas_labels, roi_names: list[str]) -> ImagePla
         return ImagePlan("maps", shape, image.affine, zooms, covered, weights=weights, atlas=str(path))
     if image.ndim != 3:
         raise InputError(f"atlas '{path}' is {image.ndim}-D: give 4D maps or a 3D labels image")
-    data = np.asarray(image.dataobj)
+    with reading_image_data(f"atlas '{path}'"):
+        data = np.asarray(image.dataobj)
     values = np.rint(data).astype(np.int64) if data.dtype.kind == "f" else data.astype(np.int64)
     if data.dtype.kind == "f" and not np.array_equal(values, data):
         raise InputError(f"atlas '{path}': a 3D atlas must hold integer labels; give maps as a 4D image")

@@ -126,3 +126,70 @@ def test_outputs_never_overwrite_user_files_model_or_eeg(refused, tiny_run, held
     image.write_bytes(b"not ours")
     refused(["predict", model, eeg, "--out", tmp_path / "p.tsv", "--nifti", image,
              "--atlas", image], inputs=[image], match="--nifti .* was not written by neurobolt")
+
+
+def test_marker_regex_predicts_at_the_same_markers(tiny_run, heldout_scan, tmp_path, capsys):
+    from neurobolt.cli import main
+
+    _, eeg, _ = heldout_scan
+    model = str(tiny_run.run_dir / "model")
+    assert main(["predict", model, str(eeg), "--out", str(tmp_path / "a.tsv"), "--marker",
+                 "Response/R128", "--no-progress"]) == 0
+    assert main(["predict", model, str(eeg), "--out", str(tmp_path / "b.tsv"), "--marker-regex",
+                 "Resp.*/R12[0-9]", "--no-progress"]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a.tsv", sep="\t"),
+                                  pd.read_csv(tmp_path / "b.tsv", sep="\t"))
+    onsets = json.loads((tmp_path / "b.json").read_text())["onsets"]
+    assert onsets["mode"] == "markers" and onsets["marker_regex"] == "Resp.*/R12[0-9]"
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("options, match", [
+    (["--marker", "R999"], r"Pass the right name \(--marker NAME or --marker-regex RE\), or "
+                           r"--start S with --tr S"),
+    (["--marker", "R128", "--marker-regex", "R.*"], "exactly one way .*: --marker .*got --marker "
+                                                    "and --marker-regex"),
+    (["--marker-regex", "["], r"--marker-regex '\[' is not a valid regular expression"),
+    (["--batch-size", "0"], "--batch-size must be >= 1, got 0"),
+])
+def test_refusals_speak_of_the_flags(refused, tiny_run, heldout_scan, tmp_path, options, match):
+    _, eeg, _ = heldout_scan
+    refused(["predict", tiny_run.run_dir / "model", eeg, "--out", tmp_path / "p.tsv", *options],
+            inputs=[eeg], match=match)
+    assert not (tmp_path / "p.tsv").exists()
+
+
+def test_recording_warnings_are_said_on_stderr_and_kept_in_the_sidecar(tiny_run, heldout_scan,
+                                                                       tmp_path, capsys):
+    import mne
+
+    from neurobolt.cli import main
+
+    _, eeg, _ = heldout_scan
+    raw = mne.io.read_raw_brainvision(eeg, preload=True, verbose="error")
+    raw._data[:2] = 0.0  # two flat channels
+    flat = _export(raw, tmp_path / "flat2.vhdr")
+    out = tmp_path / "p.tsv"
+    assert main(["predict", str(tiny_run.run_dir / "model"), str(flat), "--out", str(out),
+                 "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    names = [str(raw.ch_names[0]).upper(), str(raw.ch_names[1]).upper()]
+    assert "flat channel(s)" in err and all(name in err for name in names), err
+    assert any("flat channel(s)" in w for w in json.loads((tmp_path / "p.json").read_text())["warnings"])
+
+
+@pytest.mark.bad_input
+@pytest.mark.parametrize("kind", ["dseg", "probseg"])
+def test_truncated_atlas_is_one_line_naming_the_file(refused, tiny_run, heldout_scan,
+                                                     simulated_small, tmp_path, kind):
+    _, eeg, _ = heldout_scan
+    source = simulated_small.atlas_dseg if kind == "dseg" else simulated_small.atlas_probseg
+    atlas = tmp_path / f"cut_{kind}.nii.gz"
+    data = source.read_bytes()
+    atlas.write_bytes(data[: len(data) // 2])
+    labels = tmp_path / f"cut_{kind}.tsv"
+    shutil.copy(simulated_small.atlas_labels, labels)  # found next to the atlas, same stem
+    refused(["predict", tiny_run.run_dir / "model", eeg, "--out", tmp_path / "p.tsv",
+             "--nifti", tmp_path / "p.nii.gz", "--atlas", atlas], inputs=[eeg, atlas, labels],
+            match=f"atlas '{atlas}': cannot read the image data .*truncated or corrupt")
+    assert not (tmp_path / "p.tsv").exists() and not (tmp_path / "p.nii.gz").exists()
