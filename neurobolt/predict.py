@@ -90,7 +90,8 @@ class PredictionResult:
 
 
 def predict_recording(model, eeg_file, out=None, *, marker: str | list[str] | None = None,
-                      marker_regex: str | None = None, tr: float | None = None, start: float | None = None, end: float | None = None,
+                      marker_regex: str | None = None, tr: float | None = None,
+                      start: float | None = None, end: float | None = None,
                       nifti=None, atlas=None, atlas_labels=None, batch_size: int = 32,
                       block_s: float = 120.0, progress: bool = False, verbose=None) -> PredictionResult:
     """Predict every ROI from a raw EEG recording, prepared exactly as the model's training data.
@@ -118,7 +119,8 @@ def predict_recording(model, eeg_file, out=None, *, marker: str | list[str] | No
     from mne.utils import use_log_level
 
     with use_log_level("WARNING" if verbose is None else verbose):
-        return _predict_recording(model, eeg_file, out, marker=marker, marker_regex=marker_regex, tr=tr, start=start, end=end,
+        return _predict_recording(model, eeg_file, out, marker=marker, marker_regex=marker_regex,
+                                  tr=tr, start=start, end=end,
                                   nifti=nifti, atlas=atlas, atlas_labels=atlas_labels,
                                   batch_size=batch_size, block_s=block_s, progress=progress)
 
@@ -182,8 +184,9 @@ def _predict_recording(model, eeg_file, out, *, marker, marker_regex, tr, start,
 
         if marker is not None or marker_regex is not None:
             if tr is not None or start is not None or end is not None:
-                raise ConfigError("give marker= or a grid (tr=, start=, end=), not both",
-                                  options=["marker=", "tr=", "start=", "end="])
+                given = "marker=" if marker is not None else "marker_regex="
+                raise ConfigError(f"give {given} or a grid (tr=, start=, end=), not both",
+                                  options=[given, "tr=", "start=", "end="])
             # allow_gaps: each window is cut at its own marker, so a lost trigger shifts nothing here
             onsets_s = np.asarray(find_volume_onsets(raw, marker=marker, marker_regex=marker_regex,
                                                      source=eeg_path, allow_gaps=True).onsets_s,

@@ -65,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
 
     marker = None if args.marker is None else (args.marker[0] if len(args.marker) == 1 else args.marker)
     result = predict_recording(
-        args.model, args.eeg, args.out, marker=marker, marker_regex=args.marker_regex, tr=args.tr, start=args.start, end=args.end,
+        args.model, args.eeg, args.out, marker=marker, marker_regex=args.marker_regex,
+        tr=args.tr, start=args.start, end=args.end,
         nifti=args.nifti, atlas=args.atlas, atlas_labels=args.atlas_labels,
         batch_size=args.batch_size, progress=not args.no_progress,
         verbose="INFO" if getattr(args, "verbose", False) else None)

@@ -151,6 +151,8 @@ def test_marker_regex_predicts_at_the_same_markers(tiny_run, heldout_scan, tmp_p
                                                     "and --marker-regex"),
     (["--marker-regex", "["], r"--marker-regex '\[' is not a valid regular expression"),
     (["--batch-size", "0"], "--batch-size must be >= 1, got 0"),
+    (["--marker-regex", "R.*", "--tr", "2"], r"give --marker-regex or a grid \(--tr, --start, "
+                                             r"--end\), not both"),
 ])
 def test_refusals_speak_of_the_flags(refused, tiny_run, heldout_scan, tmp_path, options, match):
     _, eeg, _ = heldout_scan
