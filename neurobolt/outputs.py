@@ -25,6 +25,7 @@ from . import __version__
 from .errors import ConfigError
 
 MARKER_FILE = ".neurobolt"
+BIDS_DESCRIPTION = "dataset_description.json"
 
 # Model formats whose folders neurobolt wrote before it wrote markers (their config.json "format").
 UNMARKED_MODEL_FORMATS = ("neurobolt-model", "neurobolt-ridge")
@@ -67,8 +68,11 @@ def _written_before_markers(folder: Path, kind: str) -> bool:
     return isinstance(document, dict) and bool(looks_ours(document))
 
 
-def check_outside_inputs(out: str | Path, inputs: Iterable[str | Path], option: str = "--out") -> None:
-    """ConfigError when ``out`` is an input, or lies inside an input folder."""
+def check_outside_inputs(out: str | Path, inputs: Iterable[str | Path], option: str = "--out", *,
+                         bids: bool = True) -> None:
+    """ConfigError when ``out`` is an input, lies inside an input folder, or (``bids``) lies inside
+    a BIDS dataset outside its ``derivatives/`` (see :func:`check_outside_bids_datasets`; a caller
+    with more specific checks of its own inputs may run it after them)."""
     out = Path(out).expanduser().resolve()
     for item in inputs:
         source = Path(item).expanduser().resolve()
@@ -76,6 +80,41 @@ def check_outside_inputs(out: str | Path, inputs: Iterable[str | Path], option: 
             raise ConfigError(
                 f"{option} '{out}' lies inside the input '{source}'; neurobolt never writes into its "
                 "inputs: choose a folder outside it", options=[option],
+            )
+    if bids:
+        check_outside_bids_datasets(out, option)
+
+
+def _is_raw_bids_dataset(folder: Path) -> bool:
+    description = folder / BIDS_DESCRIPTION
+    if not description.is_file():
+        return False
+    try:
+        document = json.loads(description.read_text())
+    except (OSError, ValueError):
+        return True  # unreadable: treat it as the user's dataset, the safe side
+    return not (isinstance(document, dict) and document.get("DatasetType") == "derivative")
+
+
+def check_outside_bids_datasets(out: str | Path, option: str = "--out") -> None:
+    """ConfigError when ``out`` lies inside a raw BIDS dataset but not under its ``derivatives/``.
+
+    A BIDS dataset is somebody's data whether or not this command reads it: a file or folder added
+    among its subjects makes it invalid for every other tool. BIDS puts pipeline outputs under
+    ``derivatives/``, so that is the one place inside a dataset where neurobolt writes. Derivative
+    datasets (``"DatasetType": "derivative"``) are outputs already and may hold more; ``out`` itself
+    may be a dataset root (``simulate`` writes one), only its parents are checked.
+    """
+    out = Path(out).expanduser().resolve()
+    for parent in out.parents:
+        if _is_raw_bids_dataset(parent):
+            derivatives = parent / "derivatives"
+            if derivatives in out.parents:
+                return
+            raise ConfigError(
+                f"{option} '{out}' lies inside the BIDS dataset '{parent}'; neurobolt writes into a "
+                f"BIDS dataset only under its derivatives folder: choose a path under "
+                f"'{derivatives}' or outside the dataset", options=[option],
             )
 
 

@@ -21,7 +21,8 @@ import numpy as np
 
 from . import __version__
 from .errors import ConfigError, InputError
-from .outputs import atomic_write_json, atomic_write_text, check_outside_inputs
+from .outputs import atomic_write_json, atomic_write_text, check_outside_bids_datasets, \
+    check_outside_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -332,7 +333,7 @@ def _check_outputs(out, nifti, atlas, inputs):
     for path, option in ((tsv, "out="), (sidecar, "out="), (image, "nifti=")):
         if path is None:
             continue
-        check_outside_inputs(path, inputs, option)
+        check_outside_inputs(path, inputs, option, bids=False)  # BIDS after the recording's checks
         for item in inputs:
             if item.is_file() and _companions(item) and path.resolve() in _companions(item):
                 raise ConfigError(f"{option} '{path}' is part of the input recording '{item}'",
@@ -343,6 +344,7 @@ def _check_outputs(out, nifti, atlas, inputs):
                 raise ConfigError(
                     f"{option} '{path}' lies in the folder of the input recording '{item}'; neurobolt "
                     "never writes into its inputs: choose a path outside that folder", options=[option])
+        check_outside_bids_datasets(path, option)
         if path.is_dir():
             raise ConfigError(f"{option} '{path}' is a folder: give a file path", options=[option])
         if path.exists() and not _written_by_us(path, previous, sidecar):

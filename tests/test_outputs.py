@@ -7,7 +7,8 @@ import pytest
 
 from neurobolt.errors import ConfigError
 from neurobolt.outputs import (MARKER_FILE, atomic_write, atomic_write_text, check_output_dir,
-                               claim_output_dir, is_ours, make_temporary_dir)
+                               check_outside_bids_datasets, claim_output_dir, is_ours,
+                               make_temporary_dir)
 
 
 def test_claim_new_empty_and_own_folders(tmp_path):
@@ -82,3 +83,33 @@ def test_unmarked_folder_with_a_neurobolt_model_config_counts_as_a_model(tmp_pat
     (other / "config.json").write_text(json.dumps({"format": "someone-else"}))
     with pytest.raises(ConfigError, match="not written by neurobolt"):
         check_output_dir(other, "model")
+
+
+def _bids(folder, **description):
+    folder.mkdir(parents=True)
+    (folder / "dataset_description.json").write_text(json.dumps(
+        {"Name": "study", "BIDSVersion": "1.9.0", **description}))
+    return folder
+
+
+def test_outputs_inside_a_bids_dataset_only_under_its_derivatives(tmp_path):
+    bids = _bids(tmp_path / "bids")
+    (bids / "sub-01").mkdir()
+    for out in (bids / "cache", bids / "sub-01" / "pred.tsv", bids / "code" / "run"):
+        with pytest.raises(ConfigError, match=r"inside the BIDS dataset .*under '.*derivatives'"):
+            claim_output_dir(out, "run") if out.suffix != ".tsv" else check_outside_bids_datasets(out)
+    assert sorted(p.name for p in bids.iterdir()) == ["dataset_description.json", "sub-01"]
+    assert claim_output_dir(bids / "derivatives" / "neurobolt" / "run", "run").is_dir()
+    check_outside_bids_datasets(bids / "derivatives" / "pred.tsv")
+    check_outside_bids_datasets(bids)  # a dataset root itself is not inside one (simulate writes it)
+    check_outside_bids_datasets(tmp_path / "elsewhere")
+
+
+def test_a_derivative_dataset_may_hold_outputs_an_unreadable_description_may_not(tmp_path):
+    derived = _bids(tmp_path / "fmriprep", DatasetType="derivative")
+    assert claim_output_dir(derived / "neurobolt", "run").is_dir()
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "dataset_description.json").write_text("{not json")
+    with pytest.raises(ConfigError, match="inside the BIDS dataset"):
+        claim_output_dir(broken / "run", "run")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shutil
 import time
@@ -21,7 +22,8 @@ import numpy as np
 
 from .. import __version__
 from ..errors import ConfigError, InputError
-from ..outputs import MARKER_FILE, atomic_write_json, check_output_dir, claim_output_dir
+from ..outputs import MARKER_FILE, atomic_write_json, check_output_dir, claim_output_dir, \
+    make_temporary_dir
 from .cache import (CACHE_FORMAT_VERSION, DATASET_FILE, SCANS_DIR, PreparedDataset, common_channels,
                     file_fingerprints, read_meta, remove_stale_temporaries, same_content,
                     write_scan_folder)
@@ -71,8 +73,6 @@ def prepare(input, out, config: PrepareConfig | None = None, *, overwrite: bool 
 
 def _prepare(input, out, config: PrepareConfig | None, *, overwrite: bool,
              progress: bool) -> PreparedDataset:
-    from ..progress import progress_bar
-
     config = PrepareConfig() if config is None else config
     if not isinstance(config, PrepareConfig):
         raise ConfigError(f"config must be a PrepareConfig, got {type(config).__name__}")
@@ -81,16 +81,36 @@ def _prepare(input, out, config: PrepareConfig | None, *, overwrite: bool,
     replace = holds_cache and _check_same_input(out, input_path, overwrite)
     scans = discover_scans(input_path, atlas=config.fmri.atlas, labels=config.fmri.labels)
     scans_dir = out / SCANS_DIR
-    if replace:  # --overwrite of a cache of another input: clear it completely, never mix the two
-        shutil.rmtree(scans_dir, ignore_errors=True)
-        (out / DATASET_FILE).unlink(missing_ok=True)
+    remove_stale_temporaries(out)  # an interrupted replacement's build folder
+    if replace:
+        # --overwrite of a cache of another input: build the new scans aside and swap them in only
+        # once every scan is prepared, so a failure leaves the old cache whole; never mix the two
+        build_dir = make_temporary_dir(out, SCANS_DIR)
+        try:
+            return _prepare_scans(scans, input_path, input, out, build_dir, config,
+                                  overwrite=overwrite, progress=progress, replace=True)
+        finally:
+            shutil.rmtree(build_dir, ignore_errors=True)
     claim_output_dir(out, "cache", inputs=[input_path], input=str(input_path))
     scans_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(scans_dir)
+    return _prepare_scans(scans, input_path, input, out, scans_dir, config,
+                          overwrite=overwrite, progress=progress, replace=False)
+
+
+def _prepare_scans(scans: list[ScanSource], input_path: Path, input, out: Path, build_dir: Path,
+                   config: PrepareConfig, *, overwrite: bool, progress: bool,
+                   replace: bool) -> PreparedDataset:
+    """Prepare every scan into ``build_dir`` and write the cache's dataset.json.
+
+    ``build_dir`` is the cache's scans folder, or (``replace``) a temporary folder that replaces
+    it, with the marker naming the new input, just before dataset.json is written.
+    """
+    from ..progress import progress_bar
 
     report, metas = [], []
     for scan in progress_bar(scans, desc="prepare", unit="scan", enabled=progress):
-        scan_dir = scans_dir / scan.scan_id
+        scan_dir = build_dir / scan.scan_id
         params = _scan_params(scan, config)
         old_meta = read_meta(scan_dir)
         started = time.perf_counter()
@@ -150,8 +170,18 @@ def _prepare(input, out, config: PrepareConfig | None, *, overwrite: bool,
                                                 "n_channels", "n_kept_volumes")},
                    "atlas": meta["sources"].get("atlas")} for row, meta in zip(report, metas)],
     }
-    _remove_other_scans(scans_dir, {scan.scan_id for scan in scans})
-    atomic_write_json(out / DATASET_FILE, dataset_info)
+    _remove_other_scans(build_dir, {scan.scan_id for scan in scans})
+    if replace:
+        scans_dir = out / SCANS_DIR
+        old = out / f".old-{SCANS_DIR}-{os.getpid()}"
+        if scans_dir.exists():
+            os.replace(scans_dir, old)
+        os.replace(build_dir, scans_dir)
+        claim_output_dir(out, "cache", inputs=[input_path], input=str(input_path))
+        atomic_write_json(out / DATASET_FILE, dataset_info)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        atomic_write_json(out / DATASET_FILE, dataset_info)
     dataset = PreparedDataset.open(out)
     dataset.run_report = report
     return dataset

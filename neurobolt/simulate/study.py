@@ -11,6 +11,7 @@ import pandas as pd
 
 from ..errors import ConfigError
 from ..evaluate.metrics import pearson_r
+from ..outputs import check_outside_bids_datasets
 from . import writers
 from .bold import GroupCoupling, SubjectCoupling, simulate_roi_bold
 from .channels import pick_channel_names
@@ -175,6 +176,8 @@ def simulate_study(
             f"the ground-truth folder '{truth_dir}' must lie outside the dataset '{out_dir}' "
             "(and not contain it): choose another truth_dir", options=["truth_dir"],
         )
+    check_outside_bids_datasets(out_dir, "output folder")
+    check_outside_bids_datasets(truth_dir, "truth_dir")
     _prepare_folders({"output folder": out_dir, "ground-truth folder": truth_dir}, overwrite)
     # Mark both folders as ours right away, so --overwrite can replace an interrupted run too.
     writers.write_dataset_files(out_dir, config, __version__)

@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import os
+import re
 import stat
 import sys
 
@@ -186,6 +187,48 @@ def test_a_cache_belongs_to_one_input(tmp_path, refused, capsys):
     assert dataset.info["input"] == str(second) and dataset.scan_ids == ["sub-s1_ses-1"]
     assert sorted(p.name for p in (cache / "scans").iterdir()) == ["sub-s1_ses-1"]
     assert dataset.scan("sub-s1_ses-1").meta["sources"]["eeg"].startswith(str(tmp_path / "b"))
+
+
+@pytest.mark.bad_input
+def test_a_failed_overwrite_by_another_input_leaves_the_old_cache_whole(tmp_path, refused):
+    first = write_manifest_dataset(tmp_path / "a", n_scans=2, n_volumes=20)
+    second = write_manifest_dataset(tmp_path / "b", n_scans=2, n_volumes=20)
+    roi = second.parent / "roi" / "s2_roi.tsv"  # the second scan of the new input is bad
+    table = pd.read_csv(roi, sep="\t")
+    table.iloc[3, 1] = np.nan
+    table.to_csv(roi, sep="\t", index=False)
+    cache = tmp_path / "cache"
+    assert main(["prepare", first, "--out", cache, "--no-progress"]) == 0
+    # the cache is neurobolt's, not an input; compared by hand below
+    before = {str(p.relative_to(cache)): p.read_bytes() for p in cache.rglob("*") if p.is_file()}
+    refused(["prepare", second, "--out", cache, "--overwrite", "--no-progress"],
+            inputs=[first.parent, second.parent], match=r"s2_roi.tsv")
+    after = {str(p.relative_to(cache)): p.read_bytes() for p in cache.rglob("*") if p.is_file()}
+    assert after == before  # the old cache, whole: no temporary folder left, marker unchanged
+    assert PreparedDataset.open(cache).info["input"] == str(first)
+    # and an interrupted replacement's build folder is cleared by the next run
+    stale = cache / ".tmp-scans-1-deadbeef"
+    (stale / "sub-s1_ses-1").mkdir(parents=True)
+    assert main(["prepare", first, "--out", cache, "--no-progress"]) == 0
+    assert not stale.exists()
+
+
+@pytest.mark.bad_input
+def test_outputs_inside_a_bids_dataset_that_is_not_the_input(tmp_path, refused):
+    manifest = write_manifest_dataset(tmp_path / "a", n_scans=1, n_volumes=20)
+    bids = tmp_path / "bids"
+    (bids / "sub-01").mkdir(parents=True)
+    (bids / "dataset_description.json").write_text('{"Name": "lab", "BIDSVersion": "1.9.0"}')
+    refused(["prepare", manifest, "--out", bids / "cache", "--no-progress"],
+            inputs=[manifest.parent, bids],
+            match=rf"--out '.*cache' lies inside the BIDS dataset '{re.escape(str(bids))}'")
+    refused(["simulate", bids / "sim", "--subjects", "1", "--minutes", "1"], inputs=[bids],
+            match=r"output folder '.*sim' lies inside the BIDS dataset")
+    refused(["simulate", tmp_path / "sim", "--truth-dir", bids / "truth", "--subjects", "1",
+             "--minutes", "1"], inputs=[bids], match=r"--truth-dir '.*truth' lies inside the BIDS")
+    assert not (tmp_path / "sim").exists()
+    assert sorted(p.name for p in bids.iterdir()) == ["dataset_description.json", "sub-01"]
+    assert main(["prepare", manifest, "--out", bids / "derivatives" / "cache", "--no-progress"]) == 0
 
 
 def test_scans_gone_from_the_input_leave_the_cache(tmp_path):

@@ -161,6 +161,23 @@ def test_refusals_speak_of_the_flags(refused, tiny_run, heldout_scan, tmp_path, 
     assert not (tmp_path / "p.tsv").exists()
 
 
+@pytest.mark.bad_input
+def test_out_inside_a_bids_dataset_only_under_its_derivatives(refused, tiny_run, heldout_scan, tmp_path):
+    _, eeg, _ = heldout_scan
+    bids = tmp_path / "bids"
+    (bids / "sub-01").mkdir(parents=True)
+    (bids / "dataset_description.json").write_text('{"Name": "lab", "BIDSVersion": "1.9.0"}')
+    (bids / "derivatives").mkdir()
+    model = tiny_run.run_dir / "model"
+    refused(["predict", model, eeg, "--out", bids / "sub-01" / "p.tsv"], inputs=[eeg, bids],
+            match=r"--out '.*p.tsv' lies inside the BIDS dataset .*derivatives")
+    refused(["predict", model, eeg, "--out", bids / "derivatives" / "p.tsv", "--nifti",
+             bids / "p_bold.nii.gz", "--atlas", model / "missing.nii.gz"], inputs=[eeg, bids],
+            match=r"--nifti '.*p_bold.nii.gz' lies inside the BIDS dataset")
+    assert sorted(p.name for p in bids.rglob("*")) == ["dataset_description.json", "derivatives",
+                                                       "sub-01"]
+
+
 def test_recording_warnings_are_said_on_stderr_and_kept_in_the_sidecar(tiny_run, heldout_scan,
                                                                        tmp_path, capsys):
     import mne

@@ -208,6 +208,24 @@ def test_labels_without_atlas_and_foreign_out_folder(difumo_run, tmp_path, refus
 
 
 @pytest.mark.bad_input
+def test_out_inside_a_bids_dataset_only_under_its_derivatives(difumo_run, simulated_small, refused):
+    """The simulated study is a BIDS dataset this command does not read: still somebody's data."""
+    bids = simulated_small.out_dir
+    out = bids / "neurobolt_report"
+    refused(["report", difumo_run, "--out", out], inputs=[difumo_run, bids],
+            match=rf"--out '.*neurobolt_report' lies inside the BIDS dataset '{re.escape(str(bids))}'"
+                  r".*under '.*derivatives'")
+    assert not out.exists()
+    under_derivatives = bids / "derivatives" / "neurobolt_report"
+    try:
+        assert report(difumo_run, out=under_derivatives).is_file()
+    finally:  # the study is shared by other tests
+        import shutil
+
+        shutil.rmtree(under_derivatives, ignore_errors=True)
+
+
+@pytest.mark.bad_input
 def test_labels_of_another_count_are_refused(simulated_small, difumo):
     maps, _ = _atlas(simulated_small, "probseg")
     with pytest.raises(InputError, match="has 4 maps but .* names 64 regions"):
