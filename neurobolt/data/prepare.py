@@ -87,30 +87,38 @@ def _prepare(input, out, config: PrepareConfig | None, *, overwrite: bool,
         # once every scan is prepared, so a failure leaves the old cache whole; never mix the two
         build_dir = make_temporary_dir(out, SCANS_DIR)
         try:
-            return _prepare_scans(scans, input_path, input, out, build_dir, config,
-                                  overwrite=overwrite, progress=progress, replace=True)
+            dataset_info, report = _prepare_scans(scans, input_path, build_dir, config,
+                                                  overwrite=overwrite, progress=progress)
+            old = out / f".old-{SCANS_DIR}-{os.getpid()}"  # removed below, or by the next run
+            if scans_dir.exists():
+                os.replace(scans_dir, old)
+            os.replace(build_dir, scans_dir)
         finally:
             shutil.rmtree(build_dir, ignore_errors=True)
-    claim_output_dir(out, "cache", inputs=[input_path], input=str(input_path))
-    scans_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(scans_dir)
-    return _prepare_scans(scans, input_path, input, out, scans_dir, config,
-                          overwrite=overwrite, progress=progress, replace=False)
+        claim_output_dir(out, "cache", inputs=[input_path], input=str(input_path))
+        atomic_write_json(out / DATASET_FILE, dataset_info)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        claim_output_dir(out, "cache", inputs=[input_path], input=str(input_path))
+        scans_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(scans_dir)
+        dataset_info, report = _prepare_scans(scans, input_path, scans_dir, config,
+                                              overwrite=overwrite, progress=progress)
+        atomic_write_json(out / DATASET_FILE, dataset_info)
+    dataset = PreparedDataset.open(out)
+    dataset.run_report = report
+    return dataset
 
 
-def _prepare_scans(scans: list[ScanSource], input_path: Path, input, out: Path, build_dir: Path,
-                   config: PrepareConfig, *, overwrite: bool, progress: bool,
-                   replace: bool) -> PreparedDataset:
-    """Prepare every scan into ``build_dir`` and write the cache's dataset.json.
-
-    ``build_dir`` is the cache's scans folder, or (``replace``) a temporary folder that replaces
-    it, with the marker naming the new input, just before dataset.json is written.
-    """
+def _prepare_scans(scans: list[ScanSource], input_path: Path, scans_dir: Path,
+                   config: PrepareConfig, *, overwrite: bool, progress: bool) -> tuple[dict, list]:
+    """Prepare every scan into ``scans_dir`` (a scan folder up to date is kept) and delete the
+    folders of scans gone from the input; returns the cache's dataset.json and the run report."""
     from ..progress import progress_bar
 
     report, metas = [], []
     for scan in progress_bar(scans, desc="prepare", unit="scan", enabled=progress):
-        scan_dir = build_dir / scan.scan_id
+        scan_dir = scans_dir / scan.scan_id
         params = _scan_params(scan, config)
         old_meta = read_meta(scan_dir)
         started = time.perf_counter()
@@ -151,7 +159,7 @@ def _prepare_scans(scans: list[ScanSource], input_path: Path, input, out: Path, 
             )
     common = common_channels([m["ch_names"] for m in metas])
     if not common:
-        raise InputError(f"input '{input}': the scans share no EEG channel; prepare them separately")
+        raise InputError(f"input '{input_path}': the scans share no EEG channel; prepare them separately")
     dataset_info = {
         "format_version": CACHE_FORMAT_VERSION,
         "neurobolt_version": __version__,
@@ -170,21 +178,8 @@ def _prepare_scans(scans: list[ScanSource], input_path: Path, input, out: Path, 
                                                 "n_channels", "n_kept_volumes")},
                    "atlas": meta["sources"].get("atlas")} for row, meta in zip(report, metas)],
     }
-    _remove_other_scans(build_dir, {scan.scan_id for scan in scans})
-    if replace:
-        scans_dir = out / SCANS_DIR
-        old = out / f".old-{SCANS_DIR}-{os.getpid()}"
-        if scans_dir.exists():
-            os.replace(scans_dir, old)
-        os.replace(build_dir, scans_dir)
-        claim_output_dir(out, "cache", inputs=[input_path], input=str(input_path))
-        atomic_write_json(out / DATASET_FILE, dataset_info)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        atomic_write_json(out / DATASET_FILE, dataset_info)
-    dataset = PreparedDataset.open(out)
-    dataset.run_report = report
-    return dataset
+    _remove_other_scans(scans_dir, {scan.scan_id for scan in scans})
+    return dataset_info, report
 
 
 def _check_same_input(out: Path, input_path: Path, overwrite: bool) -> bool:
