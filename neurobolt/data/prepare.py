@@ -90,6 +90,9 @@ def _prepare(input, out, config: PrepareConfig | None, *, overwrite: bool,
             dataset_info, report = _prepare_scans(scans, input_path, build_dir, config,
                                                   overwrite=overwrite, progress=progress)
             old = out / f".old-{SCANS_DIR}-{os.getpid()}"  # removed below, or by the next run
+            # index first: a crash during the swap leaves a cache with no index (which nothing
+            # reads, and the next prepare rebuilds), never old index over new scans
+            (out / DATASET_FILE).unlink(missing_ok=True)
             if scans_dir.exists():
                 os.replace(scans_dir, old)
             os.replace(build_dir, scans_dir)

@@ -9,6 +9,7 @@ import os
 import re
 import stat
 import sys
+from pathlib import Path
 
 import mne
 import nibabel as nib
@@ -20,6 +21,7 @@ from cache_fixtures import (make_raw, roi_frame, write_bids_dataset, write_bold_
 
 from neurobolt.cli import main as cli_main
 from neurobolt.data import PreparedDataset, prepare
+from neurobolt.errors import InputError
 
 SCAN = "sub-01_task-rest_run-01"
 
@@ -211,6 +213,33 @@ def test_a_failed_overwrite_by_another_input_leaves_the_old_cache_whole(tmp_path
     (stale / "sub-s1_ses-1").mkdir(parents=True)
     assert main(["prepare", first, "--out", cache, "--no-progress"]) == 0
     assert not stale.exists()
+
+
+def test_a_crash_while_swapping_in_another_input_leaves_no_mixed_cache(tmp_path, monkeypatch):
+    """Killed after the new scans moved in, before the marker and index name the new input: the
+    cache has no index (nothing reads it as a cache), never the old index over the new scans (the
+    two inputs share scan ids here); the next prepare rebuilds it."""
+    first = write_manifest_dataset(tmp_path / "a", n_scans=1, n_volumes=20)
+    second = write_manifest_dataset(tmp_path / "b", n_scans=1, n_volumes=20)
+    cache = tmp_path / "cache"
+    prepare(first, cache, progress=False)
+    rename = os.replace
+
+    def crash_once_new_scans_are_in(src, dst):
+        if Path(dst) == cache / ".neurobolt":  # the new scans are in; marker and index not yet
+            raise KeyboardInterrupt  # the user's Ctrl-C
+        rename(src, dst)
+
+    monkeypatch.setattr(os, "replace", crash_once_new_scans_are_in)
+    with pytest.raises(KeyboardInterrupt):
+        prepare(second, cache, overwrite=True, progress=False)
+    monkeypatch.undo()
+    with pytest.raises(InputError, match="is not a prepared cache"):
+        PreparedDataset.open(cache)
+    dataset = prepare(first, cache, progress=False)  # rebuilt from the input the marker names
+    assert dataset.info["input"] == str(first)
+    assert dataset.scan("sub-s1_ses-1").meta["sources"]["eeg"].startswith(str(tmp_path / "a"))
+    assert sorted(p.name for p in cache.iterdir()) == [".neurobolt", "dataset.json", "scans"]
 
 
 @pytest.mark.bad_input
