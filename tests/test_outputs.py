@@ -95,9 +95,11 @@ def _bids(folder, **description):
 def test_outputs_inside_a_bids_dataset_only_under_its_derivatives(tmp_path):
     bids = _bids(tmp_path / "bids")
     (bids / "sub-01").mkdir()
-    for out in (bids / "cache", bids / "sub-01" / "pred.tsv", bids / "code" / "run"):
+    for folder in (bids / "cache", bids / "code" / "run"):
         with pytest.raises(ConfigError, match=r"inside the BIDS dataset .*under '.*derivatives'"):
-            claim_output_dir(out, "run") if out.suffix != ".tsv" else check_outside_bids_datasets(out)
+            claim_output_dir(folder, "run")
+    with pytest.raises(ConfigError, match=r"inside the BIDS dataset .*under '.*derivatives'"):
+        check_outside_bids_datasets(bids / "sub-01" / "pred.tsv")
     assert sorted(p.name for p in bids.iterdir()) == ["dataset_description.json", "sub-01"]
     assert claim_output_dir(bids / "derivatives" / "neurobolt" / "run", "run").is_dir()
     check_outside_bids_datasets(bids / "derivatives" / "pred.tsv")

@@ -162,7 +162,8 @@ def _prepare_scans(scans: list[ScanSource], input_path: Path, scans_dir: Path,
             )
     common = common_channels([m["ch_names"] for m in metas])
     if not common:
-        raise InputError(f"input '{input_path}': the scans share no EEG channel; prepare them separately")
+        raise InputError(f"input '{input_path}': the scans share no EEG channel; prepare them "
+                         "separately")
     dataset_info = {
         "format_version": CACHE_FORMAT_VERSION,
         "neurobolt_version": __version__,
