@@ -51,12 +51,13 @@ def predict_windows(model, windows, *, batch_size: int = 32, progress: bool = Fa
     return pd.concat([table, pd.DataFrame(predicted, columns=roi_names)], axis=1)
 
 
-def predict_blocks(model, ch_names, blocks, n_windows: int, bar=None) -> np.ndarray:
+def predict_blocks(model, ch_names, blocks, n_windows: int, bar=None, *, spread: bool = False):
     """The windows->predictions core: one recording's window blocks (B, C, W) µV, in order,
     through one ``model.recording_predictor(ch_names)``; returns (n_windows, n_rois) float32.
 
-    :func:`predict_windows` (a prepared cache) and :func:`predict_recording` (a raw EEG file,
-    streamed) both call it.
+    With ``spread=True`` returns ``(values, spread)``: the sd over an ensemble's members per
+    window and ROI (None for a single model). :func:`predict_windows` (a prepared cache) and
+    :func:`predict_recording` (a raw EEG file, streamed) both call it.
     """
     predictor = model.recording_predictor(list(ch_names))
     parts = []
@@ -69,13 +70,18 @@ def predict_blocks(model, ch_names, blocks, n_windows: int, bar=None) -> np.ndar
                              for p in parts])
     if values.shape != (n_windows, len(model.roi_names)):
         raise RuntimeError(f"predictor returned {values.shape} for {n_windows} windows")
-    return values
+    if not spread:
+        return values
+    return values, (predictor.spread() if hasattr(predictor, "spread") else None)
 
 
 # --------------------------------------------------------------------------------------------
 # neurobolt predict: a raw EEG file -> predictions at its volume markers or on a TR grid
 
 PREDICTION_FORMAT = "neurobolt-prediction"
+# an ensemble's prediction TSV has, after the ROI columns, one "<ROI>_sd" column per ROI: the
+# standard deviation of its members' predictions
+SPREAD_SUFFIX = "_sd"
 
 
 @dataclass
@@ -210,7 +216,7 @@ def _predict_recording(model, eeg_file, out, *, marker, marker_regex, tr, start,
         with progress_bar(total=len(samples), desc="predict", unit="window", enabled=progress) as bar:
             blocks = _window_blocks(stream, samples, window, [stream.ch_names.index(c) for c in used],
                                     batch_size)
-            values = predict_blocks(model, used, blocks, len(samples), bar)
+            values, spread = predict_blocks(model, used, blocks, len(samples), bar, spread=True)
         flat = stream.finish()
         wall = time.perf_counter() - started
     notes = list(dict.fromkeys([str(w.message) for w in caught
@@ -218,8 +224,10 @@ def _predict_recording(model, eeg_file, out, *, marker, marker_regex, tr, start,
     for note in notes:  # recorded in the sidecar, and said now (a flat channel, upsampled EEG...)
         logger.warning("%s", note)
     roi_names = [str(r) for r in model.roi_names]
-    table = pd.concat([pd.DataFrame({"onset_s": onsets_s}),
-                       pd.DataFrame(values, columns=roi_names)], axis=1)
+    columns = [pd.DataFrame({"onset_s": onsets_s}), pd.DataFrame(values, columns=roi_names)]
+    if spread is not None:  # an ensemble: its members' sd per ROI, after the predictions
+        columns.append(pd.DataFrame(spread, columns=[f"{r}{SPREAD_SUFFIX}" for r in roi_names]))
+    table = pd.concat(columns, axis=1)
     info = {
         "format": PREDICTION_FORMAT, "neurobolt_version": __version__,
         "model": {"path": str(model_path.resolve()) if model_path else None,
@@ -233,6 +241,9 @@ def _predict_recording(model, eeg_file, out, *, marker, marker_regex, tr, start,
                    "last_s": float(onsets_s[-1]),
                    "left_out_without_full_window": [float(t) for t in left_out]},
         "window_s": preprocessing.window_s, "roi_names": roi_names,
+        "spread_columns": (None if spread is None else
+                           f"<ROI>{SPREAD_SUFFIX}: sd of the {len(model.members)} ensemble "
+                           "members' predictions"),
         "wall_s": round(wall, 3), "windows_per_s": round(len(samples) / max(wall, 1e-9), 2),
         "warnings": notes,
     }

@@ -9,21 +9,18 @@ import os
 log = logging.getLogger("neurobolt")
 
 # Python names in training's messages -> this command's flags
+# flag dest -> TrainConfig field, for every option that maps one to one
+_DIRECT = ("protocol", "split_sheet", "sheet_name", "folds", "model", "preset", "init", "epochs",
+           "batch_size", "rois", "branches", "scales", "seed", "device", "precision", "selection",
+           "shift_s", "num_workers", "ensemble", "steps", "recipe", "readout", "channel_dropout")
+
 TRAIN_FLAGS = {
-    **{f"TrainConfig.{name}": "--" + name.replace("_", "-") for name in (
-        "protocol", "split_sheet", "sheet_name", "folds", "model", "preset", "init", "epochs",
-        "batch_size", "rois", "branches", "scales", "seed", "device", "precision", "selection",
-        "shift_s", "num_workers")},
+    **{f"TrainConfig.{name}": "--" + name.replace("_", "-") for name in _DIRECT},
     "TrainConfig.intrascan_pooled": "--pooled",
     "TrainConfig.optim.lr": "--lr",
     "out=": "--out",
     "resume=True": "--resume",
 }
-
-# flag dest -> TrainConfig field, for every option that maps one to one
-_DIRECT = ("protocol", "split_sheet", "sheet_name", "folds", "model", "preset", "init", "epochs",
-           "batch_size", "rois", "branches", "scales", "seed", "device", "precision", "selection",
-           "shift_s", "num_workers")
 
 
 def add_protocol_options(parser: argparse.ArgumentParser) -> None:
@@ -42,17 +39,30 @@ def add_protocol_options(parser: argparse.ArgumentParser) -> None:
     held_out.add_argument("--pooled", action="store_true",
                           help="intrascan: one model over every scan's training part instead of one "
                                "per scan")
-    what = parser.add_argument_group("what is predicted")
-    what.add_argument("--model", choices=("neurobolt", "ridge"),
-                      help="the network (default), or only the ridge baseline (seconds)")
+    what = parser.add_argument_group("what is predicted, and by what")
+    what.add_argument("--model", choices=("spoc", "neurobolt", "ridge"),
+                      help="spoc (default): learned spatial filters per frequency band and a "
+                           "haemodynamic kernel per ROI, an ensemble trained in minutes on a CPU; "
+                           "neurobolt: the NeuroBOLT network; ridge: only the ridge baseline "
+                           "(seconds)")
+    what.add_argument("--ensemble", type=int, metavar="N",
+                      help="average N networks trained with seeds S, S+1, ... (default 10 for "
+                           "spoc, 1 for neurobolt); predict writes their spread beside each value")
     what.add_argument("--rois", nargs="+", metavar="NAME_OR_PATTERN",
                       help="targets by name or shell pattern ('*Visual*'); the release's 'global "
                            "signal clean/raw' too (default: every ROI, in one model)")
     what.add_argument("--no-baseline", action="store_true",
                       help="skip the ridge baseline (it is reported beside every number otherwise)")
-    net = parser.add_argument_group("the network")
+    net = parser.add_argument_group("the NeuroBOLT network (--model neurobolt)")
     net.add_argument("--preset", choices=("auto", "tiny", "small", "base"),
                      help="model size; auto (default): base on a GPU, tiny on a CPU")
+    net.add_argument("--recipe", choices=("auto", "scratch", "finetune"),
+                     help="scratch: the from-scratch recipe; finetune: the published fine-tuning "
+                          "recipe for pre-trained weights; auto (default): finetune with --init, "
+                          "scratch without (docs/training.md)")
+    net.add_argument("--readout", choices=("mean", "queries"),
+                     help="mean: the published mean over tokens; queries: per-ROI queries over "
+                          "each branch's channel x time tokens (default: the recipe's)")
     net.add_argument("--init", metavar="LABRAM_OR_RUN",
                      help="start from a LaBraM pre-training .pth, or from another run's model "
                           "(fine-tuning); default: from scratch")
@@ -60,15 +70,26 @@ def add_protocol_options(parser: argparse.ArgumentParser) -> None:
                      help="temporal-spatial, spectral or both (default)")
     net.add_argument("--scales", type=int, choices=(1, 2, 3, 4),
                      help="spectral scales: the first K of 0.5/1/2/4 s (default 4)")
-    recipe = parser.add_argument_group("recipe (defaults: the paper's; see docs/training.md)")
-    recipe.add_argument("--epochs", type=int, metavar="N", help="epochs (default 20)")
+    recipe = parser.add_argument_group(
+        "recipe (defaults: the model's recipe; see docs/training.md)")
+    recipe.add_argument("--epochs", type=int, metavar="N",
+                        help="network epochs (default 20); with --resume, more than the run had "
+                             "extends it")
+    recipe.add_argument("--steps", type=int, metavar="N",
+                        help="spoc: full-batch optimisation steps per member (default 500)")
     recipe.add_argument("--batch-size", type=int, metavar="B",
-                        help="default 16 for intrascan, 64 across subjects")
-    recipe.add_argument("--lr", type=float, metavar="X", help="peak learning rate (default 3e-4)")
+                        help="network: default 16 for intrascan, 64 across subjects")
+    recipe.add_argument("--lr", type=float, metavar="X",
+                        help="peak learning rate (default: spoc 3e-3, scratch 1e-3, finetune 3e-4)")
     recipe.add_argument("--selection", choices=("val_mse", "val_r"),
-                        help="best epoch by validation MSE (default) or validation mean r")
+                        help="keep the epoch (step) with the best validation MSE or mean r "
+                             "(default: val_r; finetune: val_mse, as published)")
     recipe.add_argument("--shift-s", type=float, metavar="S",
-                        help="augmentation: random window shifts of up to S seconds (default 0)")
+                        help="augmentation: random window shifts of up to S seconds (default 1; "
+                             "finetune: 0)")
+    recipe.add_argument("--channel-dropout", type=float, metavar="P",
+                        help="augmentation: drop each channel with probability P (default 0.1; "
+                             "finetune: 0)")
     recipe.add_argument("--config", metavar="FILE.json",
                         help="a TrainConfig JSON (docs/training.md); flags given here override it")
     run = parser.add_argument_group("execution")
@@ -88,13 +109,15 @@ def register(subparsers) -> None:
         "train",
         help="train one model for all ROIs and evaluate it on held-out data (with a ridge baseline)",
         description=(
-            "Train NeuroBOLT (all ROIs in one model) on a prepared cache and evaluate it, ROI by "
-            "ROI, on held-out data, with the ridge band-power baseline beside every number. The "
-            "epoch is chosen on validation data; the test data is used only for the final "
-            "metrics. Writes RUN/metrics.json, metrics_per_roi.tsv, predictions/, model/ and a "
-            "checkpoint after every epoch (--resume continues a killed run). Under `torchrun "
-            "--nproc_per_node N -m neurobolt train ...` it trains data-parallel. See "
-            "docs/training.md."
+            "Train one model for all ROIs on a prepared cache (by default an ensemble of "
+            "spatial-spectral filter networks, --model spoc; the NeuroBOLT network with --model "
+            "neurobolt) and evaluate it, ROI by ROI, on held-out data, with the ridge band-power "
+            "baseline beside every number. Every choice (epoch or step, penalty) is made on "
+            "validation data; the test data is used only for the final metrics. Writes "
+            "RUN/metrics.json, metrics_per_roi.tsv, predictions/, model/ and, for the network, a "
+            "checkpoint after every epoch (--resume continues a killed run, --resume --epochs N "
+            "extends it). Under `torchrun --nproc_per_node N -m neurobolt train ...` the network "
+            "trains data-parallel. See docs/training.md."
         ),
     )
     parser.add_argument("cache", metavar="CACHE", help="prepared cache (`neurobolt prepare`)")

@@ -111,14 +111,29 @@ def format_metrics_table(metrics: dict, limit: int | None = None) -> str:
         lines.append(line)
     if limit is not None and len(table) > limit:
         lines.append(f"... {len(table) - limit} more in {PER_ROI_FILE}")
-    summary = f"mean over {len(table)} ROIs: model r {metrics['mean_r']:.3f}"
+    summary = f"mean over {len(table)} ROIs: {_model_label(metrics)} r {metrics['mean_r']:.3f}"
     if has_baseline:
         summary += f", ridge r {metrics['baseline']['mean_r']:.3f}"
         better = int((table["r_minus_baseline"] > 0).sum())
         summary += f"; model better on {better}/{len(table)} ROIs"
     summary += f" ({metrics.get('n_scans', '?')} held-out scans)"
     lines.append(summary)
+    validation = metrics.get("validation") or {}
+    if validation.get("mean_r") is not None and metrics.get("model") != "ridge":
+        line = f"validation mean r (what chose the model): model {validation['mean_r']:.3f}"
+        if validation.get("baseline_mean_r") is not None:
+            line += f", ridge {validation['baseline_mean_r']:.3f}"
+        lines.append(line)
+    lines.extend(f"WARNING: {warning}" for warning in metrics.get("warnings") or [])
     return "\n".join(lines)
+
+
+def _model_label(metrics: dict) -> str:
+    """'model', or what it is: 'model (spoc, ensemble of 10)'."""
+    kind, members = metrics.get("model"), metrics.get("ensemble")
+    if kind in (None, "ridge"):
+        return "model"
+    return f"model ({kind}" + (f", ensemble of {members})" if members and members > 1 else ")")
 
 
 def read_metrics(run_dir: Path) -> dict:

@@ -5,10 +5,12 @@
 >>> model = build_model(ch_names, roi_names, preset="base", init="labram-base.pth")
 >>> save_model(model, "out/model", extra={"target_mean": [...]})
 >>> ridge = load_model("run/baseline")                 # the ridge baseline: same predict API
+>>> spoc = load_model("run/model")                     # spoc models and ensembles load the same way
 """
 from .checkpoints import (
     InitReport,
     build_model,
+    export_model,
     load_labram_weights,
     load_model,
     official_to_ours,
@@ -17,6 +19,7 @@ from .checkpoints import (
     save_model,
 )
 from .config import PRESETS, ModelConfig
+from .ensemble import Ensemble
 from .network import INPUT_SCALE_UV, NeuroBOLT
 from .ridge import (
     BANDS_HZ,
@@ -27,10 +30,12 @@ from .ridge import (
     save_ridge,
     standardize_features,
 )
+from .spoc import SpocConfig, SpocModel
 
 __all__ = [
     "BANDS_HZ",
     "BandPowerConfig",
+    "Ensemble",
     "INPUT_SCALE_UV",
     "InitReport",
     "ModelConfig",
@@ -39,6 +44,7 @@ __all__ = [
     "RidgeModel",
     "band_power_features",
     "build_model",
+    "export_model",
     "load_labram_weights",
     "load_model",
     "load_ridge",
@@ -47,5 +53,7 @@ __all__ = [
     "safe_torch_load",
     "save_model",
     "save_ridge",
+    "SpocConfig",
+    "SpocModel",
     "standardize_features",
 ]

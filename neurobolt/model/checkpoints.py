@@ -457,9 +457,11 @@ def load_model(
     """Load our checkpoint directory (or its config.json / model.safetensors), or a released
     NeuroBOLT ``.pth``.
 
-    A directory whose config.json has ``"format": "neurobolt-ridge"`` is the ridge baseline: a
-    :class:`~neurobolt.model.ridge.RidgeModel` is returned (same ``predict`` and
-    ``recording_predictor``).
+    A directory whose config.json has ``"format": "neurobolt-ridge"`` is the ridge baseline (a
+    :class:`~neurobolt.model.ridge.RidgeModel`), ``"neurobolt-spoc"`` the spatial-spectral filter
+    model (:class:`~neurobolt.model.spoc.SpocModel`), ``"neurobolt-ensemble"`` an ensemble of
+    either (:class:`~neurobolt.model.ensemble.Ensemble`); all have the same ``predict`` and
+    ``recording_predictor``.
 
     ``ch_names``/``roi_names`` only apply to released checkpoints, which carry neither: a
     26-channel one defaults to the NeuroBOLT dataset order, ROIs default to ``roi_000``...
@@ -474,10 +476,19 @@ def load_model(
                 f"'{directory}' is a neurobolt model: its channel and ROI names are stored with it; "
                 "do not pass ch_names/roi_names"
             )
-        if _config_format(directory) == "neurobolt-ridge":
+        kind = _config_format(directory)
+        if kind == "neurobolt-ridge":
             from .ridge import load_ridge
 
             return load_ridge(directory)
+        if kind == "neurobolt-spoc":
+            from .spoc import load_spoc
+
+            return load_spoc(directory)
+        if kind == "neurobolt-ensemble":
+            from .ensemble import load_ensemble
+
+            return load_ensemble(directory, load_model)
         model = _load_our_format(directory)
     else:
         payload = safe_torch_load(path)
@@ -491,6 +502,24 @@ def load_model(
             )
         model = import_official(payload, path, ch_names, roi_names)
     return model.eval()
+
+
+def export_model(model, out_dir: str | Path) -> Path:
+    """Save any trained model in its own format: a NeuroBOLT network (:func:`save_model`), a ridge
+    baseline, a spoc model or an ensemble of them. Loads back with :func:`load_model`."""
+    from .ensemble import Ensemble, save_ensemble
+    from .ridge import RidgeModel, save_ridge
+    from .spoc import SpocModel, save_spoc
+
+    if isinstance(model, Ensemble):
+        return save_ensemble(model, out_dir, export_model)
+    if isinstance(model, RidgeModel):
+        return save_ridge(model, out_dir)
+    if isinstance(model, SpocModel):
+        return save_spoc(model, out_dir)
+    if isinstance(model, NeuroBOLT):
+        return save_model(model, out_dir)
+    raise ConfigError(f"export_model: cannot save a {type(model).__name__}")
 
 
 # columns that name ROIs in common atlas label tables (DiFuMo: Difumo_names)

@@ -11,6 +11,7 @@ from typing import Any
 
 from .._configbase import Config
 from ..errors import ConfigError
+from .readout import READOUTS
 
 # The spectral branch's |STFT| window lengths in seconds (n_fft = 100, 200, 400, 800 at 200 Hz).
 PAPER_SPECTRAL_WINDOWS_S: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
@@ -49,6 +50,11 @@ class ModelConfig(Config):
     # the weak high-frequency bands on the same footing as the 1/f-dominated low ones
     spectral_log_magnitude: bool = False
     max_positions: int = 1000  # rows of the sinusoidal position table
+
+    # how tokens become ROI values (model/readout.py): "mean" (published: the mean over each
+    # branch's tokens, one shared head) or "queries" (per-ROI learned queries cross-attending over
+    # each branch's channel x time tokens, one head per ROI)
+    readout: str = "mean"
 
     # regularisation, at the sites where the published fine-tuning applies it (training mode only:
     # eval mode is deterministic, so these never change an evaluation or a prediction)
@@ -121,6 +127,8 @@ class ModelConfig(Config):
             problems.append(f"duplicate channel names {dupes}")
         if not self.roi_names:
             problems.append("roi_names is empty: give at least one ROI")
+        if self.readout not in READOUTS:
+            problems.append(f"readout={self.readout!r} must be one of {', '.join(READOUTS)}")
         if not (self.use_temporal_spatial or self.use_spectral):
             problems.append("use_temporal_spatial and use_spectral are both off: keep at least one")
         if self.n_samples % self.patch_size:

@@ -13,6 +13,7 @@ from ..errors import ConfigError
 from ..resources import labram_channel_order
 from .config import ModelConfig
 from .inputs import channel_positions, check_eeg_windows
+from .readout import ROIHead, ROIQueries
 from .spectral import SpectralEncoder
 from .temporal_spatial import TemporalSpatialEncoder
 
@@ -39,9 +40,17 @@ class NeuroBOLT(nn.Module):
         self.config = config
         self.temporal_spatial = TemporalSpatialEncoder(config) if config.use_temporal_spatial else None
         self.spectral = SpectralEncoder(config) if config.use_spectral else None
-        self.head = nn.Linear(config.embed_dim, config.n_rois)
-        nn.init.trunc_normal_(self.head.weight, std=0.02)
-        nn.init.zeros_(self.head.bias)
+        dim, n_rois = config.embed_dim, config.n_rois
+        if config.readout == "mean":  # published: the branches' token means, one shared head
+            self.head = nn.Linear(dim, n_rois)
+            nn.init.trunc_normal_(self.head.weight, std=0.02)
+            nn.init.zeros_(self.head.bias)
+        else:  # per-ROI queries over each branch's tokens, one head per ROI
+            if config.use_temporal_spatial:
+                self.ts_readout = ROIQueries(dim, n_rois, config.n_heads)
+            if config.use_spectral:
+                self.spectral_readout = ROIQueries(dim, n_rois, config.spectral_heads)
+            self.head = ROIHead(dim, n_rois)
         # row of LaBraM's pos_embed for each training channel (row 0 is CLS)
         if config.use_temporal_spatial:
             rows = _labram_rows(config.ch_names, config.n_position_rows)
@@ -63,16 +72,20 @@ class NeuroBOLT(nn.Module):
     def features(
         self, eeg_uV: torch.Tensor, channel_index: torch.Tensor | None = None
     ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """The two branch outputs (B, width) before fusion for EEG in µV; ``None`` for a branch
-        that is off."""
+        """The two branch outputs before fusion for EEG in µV: (B, width) with the mean readout,
+        (B, n_rois, width) with queries; ``None`` for a branch that is off."""
         x = eeg_uV / INPUT_SCALE_UV  # the one place where µV become the network's units
         if channel_index is None:
             channel_index = torch.arange(x.shape[1], device=x.device)
+        queries = self.config.readout == "queries"
         ts = mss = None
         if self.temporal_spatial is not None:
-            ts = self.temporal_spatial(x, self.position_rows[channel_index])
+            rows = self.position_rows[channel_index]
+            ts = self.ts_readout(self.temporal_spatial.tokens(x, rows)) if queries \
+                else self.temporal_spatial(x, rows)
         if self.spectral is not None:
-            mss = self.spectral(x, channel_index)
+            mss = self.spectral_readout(self.spectral.tokens(x, channel_index)) if queries \
+                else self.spectral(x, channel_index)
         return ts, mss
 
     # ------------------------------------------------------------------ names
@@ -87,7 +100,7 @@ class NeuroBOLT(nn.Module):
     def channel_index(self, ch_names: Sequence[str]) -> torch.Tensor:
         """Positions of ``ch_names`` in the training list (case-insensitive); InputError if unknown."""
         positions = channel_positions(self.config.ch_names, ch_names)
-        return torch.tensor(positions, dtype=torch.long, device=self.head.weight.device)
+        return torch.tensor(positions, dtype=torch.long, device=self.head.bias.device)
 
     # ------------------------------------------------------------------ user entry point
     def enable_compile(self, **compile_kwargs) -> "NeuroBOLT":
@@ -114,7 +127,7 @@ class NeuroBOLT(nn.Module):
             raise ConfigError(f"batch_size must be positive, got {batch_size}")
         data = self._check_input(eeg_uV, ch_names)
         index = self.channel_index(ch_names)
-        device = self.head.weight.device
+        device = self.head.bias.device
         use_bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
         autocast = (
             torch.autocast(device_type=device.type, dtype=torch.bfloat16)
@@ -164,7 +177,8 @@ class NeuroBOLT(nn.Module):
             f"input: {config.n_channels} channels x {config.n_samples} samples "
             f"({config.window_s:g} s at {config.sfreq:g} Hz, µV)",
             f"width {config.embed_dim}, depth {config.depth}, heads {config.n_heads}; spectral scales "
-            f"(samples) {list(config.spectral_n_fft)}, {config.spectral_depth} layers",
+            f"(samples) {list(config.spectral_n_fft)}, {config.spectral_depth} layers; readout "
+            + ("mean over tokens (published)" if config.readout == "mean" else "per-ROI queries"),
             f"channels ({config.n_channels}): {', '.join(config.ch_names)}",
             f"ROIs ({config.n_rois}): {', '.join(config.roi_names)}",
         ]

@@ -138,11 +138,16 @@ class SpectralEncoder(nn.Module):
         return total
 
     def forward(self, x: torch.Tensor, channel_index: torch.Tensor) -> torch.Tensor:
-        """``x``: (B, C, n_samples); ``channel_index``: (C,) positions in the training channel list."""
+        """``x``: (B, C, n_samples); ``channel_index``: (C,) positions in the training channel list.
+        The published output: the mean over the tokens, (B, width)."""
+        return self.tokens(x, channel_index).mean(dim=1)
+
+    def tokens(self, x: torch.Tensor, channel_index: torch.Tensor) -> torch.Tensor:
+        """The tokens after the last layer, (B, C x spectral_tokens, width), channel-major."""
         tokens = self.spectral_tokens(x)
         b, c, n, d = tokens.shape
         tokens = tokens + self.channel_tokens(channel_index)[:, None] + self.position_table[:n]
         h = self.position_dropout(tokens).reshape(b, c * n, d)
         for layer in self.layers:
             h = layer(h)
-        return h.mean(dim=1)
+        return h

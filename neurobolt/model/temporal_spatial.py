@@ -142,7 +142,12 @@ class TemporalSpatialEncoder(nn.Module):
                     nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor, position_rows: torch.Tensor) -> torch.Tensor:
-        """``x``: (B, C, n_samples); ``position_rows``: (C,) rows of ``pos_embed`` (>= 1)."""
+        """``x``: (B, C, n_samples); ``position_rows``: (C,) rows of ``pos_embed`` (>= 1).
+        The published output: ``fc_norm`` of the mean of the patch tokens, (B, width)."""
+        return self.fc_norm(self.tokens(x, position_rows).mean(dim=1))
+
+    def tokens(self, x: torch.Tensor, position_rows: torch.Tensor) -> torch.Tensor:
+        """The patch tokens after the last block, (B, C x patches, width), channel-major."""
         b, c, t = x.shape
         a = t // self.patch_size
         tokens = self.patch_embed(x.reshape(b, c * a, self.patch_size))
@@ -153,4 +158,4 @@ class TemporalSpatialEncoder(nn.Module):
         h = self.position_dropout(torch.cat([cls, tokens], dim=1))
         for block in self.blocks:
             h = block(h)
-        return self.fc_norm(h[:, 1:].mean(dim=1))
+        return h[:, 1:]

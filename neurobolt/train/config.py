@@ -1,11 +1,23 @@
 """The typed configuration of a training run (saved as ``RUN/config.json``).
 
-Defaults are the published NeuroBOLT fine-tuning recipe (see ``docs/training.md``): MSE on the
-prepared targets, AdamW (lr 3e-4, weight decay 0.05, layer-wise lr decay 0.65), 5 warm-up epochs
-then a per-step cosine to 1e-6, 20 epochs, batch 16 within a scan and 64 across subjects, the
-published dropout sites, and the epoch with the lowest validation MSE. One deviation, for CPUs:
-``preset="auto"`` picks ``base`` (the paper's network) on a GPU and ``tiny`` on a CPU, where one
-base epoch over a few thousand windows takes hours (``neurobolt train`` prints its estimate).
+Three models (``model``): ``spoc``, the spatial-spectral filter model and the default (learned
+spatial filters per band, per-recording power features, a haemodynamic kernel per ROI; an ensemble
+of a few networks trained in minutes on a CPU); ``neurobolt``, the NeuroBOLT network; ``ridge``, the
+band-power baseline alone (it is trained beside every other model anyway).
+
+The recipe of a network (``recipe``) has two named forms:
+
+* ``scratch`` (the default without ``init``): for a network that starts from random weights. No
+  layer-wise lr decay, warm-up over a fraction of the steps, the epoch chosen by validation mean r,
+  random window shifts and channel dropout, log-magnitude spectra, per-ROI query readouts.
+* ``finetune`` (the default with ``init``): the published NeuroBOLT fine-tuning recipe for
+  pre-trained LaBraM weights: AdamW 3e-4, weight decay 0.05, layer-wise lr decay 0.65, 5 warm-up
+  epochs then a cosine to 1e-6, 20 epochs, the epoch with the lowest validation MSE, no
+  augmentation, the published mean-over-tokens readout.
+
+Every recipe field left ``None`` here takes the recipe's value; a field given is honoured (or
+refused where it does not apply to the model). :meth:`TrainConfig.resolved` fills them;
+``RUN/config.json`` keeps both what was given and what was resolved.
 """
 from __future__ import annotations
 
@@ -15,20 +27,55 @@ from typing import Any
 
 from .._configbase import Config
 from ..errors import ConfigError
-from .optim import OptimConfig
+from .optim import FINETUNE_OPTIM, OptimConfig
 
 PROTOCOLS = ("intrascan", "split", "loso", "kfold")
-MODEL_KINDS = ("neurobolt", "ridge")
+MODEL_KINDS = ("spoc", "neurobolt", "ridge")
 PRESET_CHOICES = ("auto", "tiny", "small", "base")
 BRANCHES = ("ts", "spectral", "both")
 SELECTION_METRICS = ("val_mse", "val_r")
 DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
+RECIPE_CHOICES = ("auto", "scratch", "finetune")
+READOUT_CHOICES = ("mean", "queries")
+# members of an ensemble when none is asked for (see README, accuracy: chosen on validation)
+DEFAULT_ENSEMBLE = {"spoc": 10, "neurobolt": 1, "ridge": 1}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What a named recipe sets (the values of the TrainConfig fields left None)."""
+
+    optim: OptimConfig
+    selection: str
+    shift_s: float
+    channel_dropout: float
+    epochs: int | None = None  # networks
+    steps: int | None = None  # spoc
+    readout: str | None = None  # networks
+    spectral_log_magnitude: bool | None = None  # networks
+    eval_every: int | None = None  # spoc: validation every so many steps
+
+
+RECIPES: dict[str, Recipe] = {
+    "finetune": Recipe(optim=FINETUNE_OPTIM, selection="val_mse", shift_s=0.0, channel_dropout=0.0,
+                       epochs=20, readout="mean", spectral_log_magnitude=False),
+    "scratch": Recipe(
+        optim=OptimConfig(lr=1e-3, weight_decay=0.05, betas=(0.9, 0.999), eps=1e-8,
+                          layer_decay=1.0, warmup_fraction=0.1, min_lr=1e-6),
+        selection="val_r", shift_s=1.0, channel_dropout=0.1, epochs=20, readout="queries",
+        spectral_log_magnitude=True),
+    "spoc": Recipe(
+        optim=OptimConfig(lr=3e-3, weight_decay=1e-2, betas=(0.9, 0.999), eps=1e-8,
+                          warmup_fraction=0.1, min_lr=0.0),
+        selection="val_r", shift_s=1.0, channel_dropout=0.1, steps=500, eval_every=10),
+}
 
 
 @dataclass
 class TrainConfig(Config):
-    """Everything that decides a run's result. Every field is documented in docs/training.md."""
+    """Everything that decides a run's result. Every field is documented in docs/training.md;
+    a recipe field left None takes the recipe's value (:meth:`resolved`)."""
 
     # --- what is held out
     protocol: str = "split"
@@ -46,29 +93,37 @@ class TrainConfig(Config):
     # intrascan: one model per scan (the paper) or one pooled model over every scan's train part
     intrascan_pooled: bool = False
 
-    # --- what is predicted
-    model: str = "neurobolt"
+    # --- what is predicted, and by what
+    model: str = "spoc"
     # ROI names or shell-style patterns (fnmatch); None: every ROI of the cache. The release's
     # 'global signal clean/raw' columns may be named too.
     rois: list[str] | None = None
     baseline: bool = True  # the ridge band-power baseline beside every number
+    # networks averaged into one model (seeds seed, seed+1, ...); None: DEFAULT_ENSEMBLE[model]
+    ensemble: int | None = None
 
-    # --- the network
-    preset: str = "auto"
+    # --- the NeuroBOLT network (model="neurobolt")
+    preset: str | None = None  # None: auto (base on a GPU, tiny on a CPU)
     init: str | None = None  # a LaBraM pre-training .pth, or another run's model directory
-    branches: str = "both"
-    scales: int = 4
-    # any other ModelConfig field (dropout sites, sizes), applied over the preset
+    branches: str | None = None  # None: both
+    scales: int | None = None  # None: 4
+    readout: str | None = None  # mean | queries; None: the recipe's
+    recipe: str = "auto"  # scratch | finetune; auto: finetune with init, scratch without
+    # any other field of the model's config (ModelConfig for the network, SpocConfig for spoc),
+    # applied over the preset and the recipe
     model_overrides: dict[str, Any] = field(default_factory=dict)
 
-    # --- the recipe
-    epochs: int = 20
-    batch_size: int | None = None  # None: 16 within a scan (intrascan), 64 across subjects
+    # --- the recipe (None: the recipe's value)
+    epochs: int | None = None  # the network's epochs
+    steps: int | None = None  # spoc: full-batch optimisation steps per member
+    batch_size: int | None = None  # network; None: 16 within a scan (intrascan), 64 across subjects
     optim: OptimConfig = field(default_factory=OptimConfig)
-    selection: str = "val_mse"
-    # augmentation: shift each training window by a random whole number of samples in
-    # [-shift_s, +shift_s] (0 disables; the paper uses none)
-    shift_s: float = 0.0
+    selection: str | None = None  # val_mse | val_r
+    # augmentation: shift each training window by a random amount in [-shift_s, +shift_s] seconds
+    shift_s: float | None = None
+    # augmentation: the share of channels zeroed at random in each training window (network) or
+    # each recording and step (spoc)
+    channel_dropout: float | None = None
 
     # --- execution
     seed: int = 0
@@ -93,36 +148,37 @@ class TrainConfig(Config):
     def validate(self) -> "TrainConfig":
         _choice("protocol", self.protocol, PROTOCOLS)
         _choice("model", self.model, MODEL_KINDS)
-        _choice("preset", self.preset, PRESET_CHOICES)
-        _choice("branches", self.branches, BRANCHES)
-        _choice("selection", self.selection, SELECTION_METRICS)
+        _choice("recipe", self.recipe, RECIPE_CHOICES)
+        for name, choices in (("preset", PRESET_CHOICES), ("branches", BRANCHES),
+                              ("selection", SELECTION_METRICS), ("readout", READOUT_CHOICES)):
+            if getattr(self, name) is not None:
+                _choice(name, getattr(self, name), choices)
         _choice("device", self.device, DEVICES)
         _choice("precision", self.precision, PRECISIONS)
-        for name in ("epochs", "folds", "scales", "seed", "num_workers", "eval_batch_size"):
+        for name in ("folds", "seed", "num_workers", "eval_batch_size", "epochs", "steps",
+                     "scales", "ensemble", "batch_size"):
             value = getattr(self, name)
+            if value is None and name in ("epochs", "steps", "scales", "ensemble", "batch_size"):
+                continue
             if isinstance(value, bool) or not isinstance(value, int):
                 raise _error(name, f"must be an integer, got {value!r}")
-        if self.epochs < 1:
-            raise _error("epochs", f"must be >= 1, got {self.epochs}")
-        if self.folds < 2:
-            raise _error("folds", f"must be >= 2, got {self.folds}")
-        if not 1 <= self.scales <= 4:
+        for name, least in (("epochs", 1), ("steps", 1), ("ensemble", 1), ("batch_size", 1),
+                            ("folds", 2), ("seed", 0), ("num_workers", 0), ("eval_batch_size", 1)):
+            value = getattr(self, name)
+            if value is not None and value < least:
+                raise _error(name, f"must be >= {least}, got {value}")
+        if self.scales is not None and not 1 <= self.scales <= 4:
             raise _error("scales", f"must be 1, 2, 3 or 4, got {self.scales}")
-        for name, least in (("seed", 0), ("num_workers", 0), ("eval_batch_size", 1)):
-            if getattr(self, name) < least:
-                raise _error(name, f"must be >= {least}, got {getattr(self, name)}")
-        if self.batch_size is not None and (isinstance(self.batch_size, bool)
-                                            or not isinstance(self.batch_size, int)
-                                            or self.batch_size < 1):
-            raise _error("batch_size", f"must be a positive integer, got {self.batch_size!r}")
         for name in ("subject_fractions", "intrascan_fractions"):
             _fractions(name, getattr(self, name))
         if not 0 < self.val_subject_fraction < 1:
             raise _error("val_subject_fraction", f"must be in (0, 1), got {self.val_subject_fraction}")
         if not (math.isfinite(self.gap_s) and self.gap_s >= 0):
             raise _error("gap_s", f"must be >= 0 seconds, got {self.gap_s}")
-        if not (math.isfinite(self.shift_s) and self.shift_s >= 0):
+        if self.shift_s is not None and not (math.isfinite(self.shift_s) and self.shift_s >= 0):
             raise _error("shift_s", f"must be >= 0 seconds, got {self.shift_s}")
+        if self.channel_dropout is not None and not 0 <= self.channel_dropout < 1:
+            raise _error("channel_dropout", f"must be in [0, 1), got {self.channel_dropout}")
         if self.rois is not None:
             if isinstance(self.rois, str) or not all(isinstance(r, str) and r for r in self.rois) \
                     or not self.rois:
@@ -133,35 +189,109 @@ class TrainConfig(Config):
             raise ConfigError(f"TrainConfig.split_sheet only applies to TrainConfig.protocol 'split', "
                               f"not {self.protocol!r}",
                               options=["TrainConfig.split_sheet", "TrainConfig.protocol"])
-        if self.model == "ridge" and self.init is not None:
-            raise ConfigError("TrainConfig.init applies to the neurobolt network, not to "
-                              "TrainConfig.model 'ridge'", options=["TrainConfig.init", "TrainConfig.model"])
         if not isinstance(self.model_overrides, dict):
-            raise ConfigError("model_overrides must be a JSON object of ModelConfig fields")
+            raise ConfigError("model_overrides must be a JSON object of the model config's fields")
         if not isinstance(self.optim, OptimConfig):
             raise ConfigError("TrainConfig.optim must be an OptimConfig or a JSON object of its fields")
-        if not self.optim.lr > 0:  # the one optimiser field with a CLI flag of its own (--lr)
+        if self.optim.lr is not None and not self.optim.lr > 0:  # the field with a flag (--lr)
             raise _error("optim.lr", f"must be > 0, got {self.optim.lr}")
         self.optim.validate()
+        self._check_applies()
         return self
 
-    # ------------------------------------------------------------------ derived
+    def _check_applies(self) -> None:
+        """An option given for a model it does not apply to is refused, never ignored."""
+        network_only = ("preset", "init", "branches", "scales", "readout", "epochs", "batch_size")
+        trained = ("selection", "shift_s", "channel_dropout")
+        given = {name for name in network_only + trained + ("steps",)
+                 if getattr(self, name) is not None}
+        if self.recipe != "auto":
+            given.add("recipe")
+        optim_given = {name for name in OptimConfig.RECIPE_FIELDS + ("warmup_epochs",
+                                                                     "warmup_fraction", "grad_clip")
+                       if getattr(self.optim, name) is not None}
+        if self.model == "ridge":
+            wrong = sorted(given | {f"optim.{n}" for n in optim_given}
+                           | ({"ensemble"} if (self.ensemble or 1) > 1 else set())
+                           | ({"model_overrides"} if self.model_overrides else set()))
+            if wrong:
+                raise ConfigError(
+                    f"{_names(wrong)} {'does' if len(wrong) == 1 else 'do'} not apply to "
+                    "TrainConfig.model 'ridge' (a closed-form fit with its penalty chosen on "
+                    "validation)", options=[f"TrainConfig.{n}" for n in wrong] + ["TrainConfig.model"])
+        elif self.model == "spoc":
+            wrong = sorted((given & set(network_only + ("recipe",)))
+                           | {f"optim.{n}" for n in optim_given & {"layer_decay", "warmup_epochs"}})
+            if wrong:
+                raise ConfigError(
+                    f"{_names(wrong)} {'applies' if len(wrong) == 1 else 'apply'} to the NeuroBOLT "
+                    "network (TrainConfig.model 'neurobolt'), not to TrainConfig.model 'spoc', "
+                    "which trains in full-batch steps (TrainConfig.steps)",
+                    options=[f"TrainConfig.{n}" for n in wrong] + ["TrainConfig.model"])
+        elif "steps" in given:
+            raise ConfigError("TrainConfig.steps applies to TrainConfig.model 'spoc'; the "
+                              "network trains in epochs (TrainConfig.epochs)",
+                              options=["TrainConfig.steps", "TrainConfig.model"])
+
+    # ------------------------------------------------------------------ the recipe
+    def recipe_name(self) -> str | None:
+        """The recipe this run uses: ``spoc``, ``scratch`` or ``finetune``; None for ridge."""
+        if self.model == "ridge":
+            return None
+        if self.model == "spoc":
+            return "spoc"
+        if self.recipe != "auto":
+            return self.recipe
+        return "finetune" if self.init is not None else "scratch"
+
+    def resolved(self) -> "TrainConfig":
+        """A copy with every recipe field that was left None filled from the recipe."""
+        name = self.recipe_name()
+        ensemble = self.ensemble if self.ensemble is not None else DEFAULT_ENSEMBLE[self.model]
+        if name is None:
+            return self.replace(ensemble=ensemble)
+        recipe = RECIPES[name]
+        changes: dict[str, Any] = {
+            "ensemble": ensemble,
+            "optim": self.optim.over(recipe.optim),
+            "selection": self.selection or recipe.selection,
+            "shift_s": recipe.shift_s if self.shift_s is None else self.shift_s,
+            "channel_dropout": (recipe.channel_dropout if self.channel_dropout is None
+                                else self.channel_dropout),
+        }
+        if self.model == "neurobolt":
+            changes |= {"recipe": name, "epochs": self.epochs or recipe.epochs,
+                        "readout": self.readout or recipe.readout,
+                        "preset": self.preset or "auto", "branches": self.branches or "both",
+                        "scales": self.scales or 4}
+        else:
+            changes |= {"steps": self.steps or recipe.steps}
+        return self.replace(**changes)
+
     def resolved_batch_size(self) -> int:
         if self.batch_size is not None:
             return self.batch_size
         return 16 if self.protocol == "intrascan" else 64
 
     def model_switches(self) -> dict[str, Any]:
-        """The ModelConfig fields these options set (branches, scales), plus the overrides."""
+        """The network's ModelConfig fields these options set (branches, scales, readout, the
+        recipe's spectral input), plus the overrides. Call on a :meth:`resolved` config."""
         switches = {
             "use_temporal_spatial": self.branches in ("ts", "both"),
             "use_spectral": self.branches in ("spectral", "both"),
             "n_spectral_scales": self.scales,
+            "readout": self.readout,
         }
         clash = sorted(set(switches) & set(self.model_overrides))
         if clash:
-            raise ConfigError(f"model_overrides sets {clash}: use branches/scales instead")
-        return {**switches, **self.model_overrides}
+            raise ConfigError(f"model_overrides sets {clash}: use branches/scales/readout instead")
+        recipe = RECIPES[self.recipe_name()]
+        defaults = {"spectral_log_magnitude": recipe.spectral_log_magnitude}
+        return {**defaults, **switches, **self.model_overrides}
+
+
+def _names(fields) -> str:
+    return ", ".join(f"TrainConfig.{n}" for n in fields)
 
 
 def _error(name: str, text: str) -> ConfigError:

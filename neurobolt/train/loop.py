@@ -25,6 +25,7 @@ from ..outputs import atomic_write_text
 from ..predict import predict_windows
 from ..progress import progress_bar
 from .checkpoint import CHECKPOINT_FILE, load_training_state, save_training_state
+from .clock import RunClock
 from .config import TrainConfig
 from .distributed import Distributed
 from .optim import build_optimizer, learning_rate, set_learning_rate
@@ -98,12 +99,19 @@ def _is_better(score: float, best: float | None, selection: str) -> bool:
 
 def fit(model, train_windows, val_windows, config: TrainConfig, fold_dir: Path, *,
         device: torch.device, dist: Distributed, identity: dict, resume: bool,
-        progress: bool = True, precision: str = "fp32", batch_size: int) -> FitResult:
+        progress: bool = True, precision: str = "fp32", batch_size: int,
+        clock: RunClock | None = None, label: str | None = None) -> FitResult:
     """Train ``model`` (already on ``device``) and return the best epoch's weights.
 
-    ``identity`` is stored in the checkpoint; a resumed checkpoint must carry the same one.
+    ``config`` is resolved (:meth:`TrainConfig.resolved`). ``identity`` is stored in the
+    checkpoint; a resumed checkpoint must carry the same one. A resumed run may have more epochs
+    than the checkpoint's run (the cosine then stretches to the new last step from where the run
+    is), never fewer than it has done. ``clock`` collects step times for the run's estimate.
     """
     started = time.perf_counter()
+    prefix = f"{label}: " if label else ""  # an ensemble member names itself in the progress bar
+    label = label or fold_dir.name
+    clock = clock if clock is not None else RunClock(0, enabled=False)
     raw_model = model
     if dist.enabled:
         kwargs = {"device_ids": [device.index]} if device.type == "cuda" else {}
@@ -124,12 +132,16 @@ def fit(model, train_windows, val_windows, config: TrainConfig, fold_dir: Path, 
                 f"'{checkpoint_path}' belongs to another run (different cache, channels, targets or "
                 "config); start a new run in another folder"
             )
+        if state["epoch"] > config.epochs:
+            raise NeuroboltError(
+                f"TrainConfig.epochs {config.epochs} is lower than the {state['epoch']} epochs "
+                f"already done in '{checkpoint_path}'; resume with at least {state['epoch']}")
         raw_model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         first_epoch, step, history = state["epoch"], state["step"], list(state["history"])
         best_epoch, best_score, best_state = state["best_epoch"], state["best_score"], state["best_model"]
         torch.set_rng_state(state["rng_torch"])
-        logger.info("%s: resuming after epoch %d of %d", fold_dir.name, first_epoch, config.epochs)
+        logger.info("%s: resuming after epoch %d of %d", label, first_epoch, config.epochs)
 
     autocast = (torch.autocast(device_type=device.type, dtype=torch.bfloat16)
                 if precision == "bf16" else contextlib.nullcontext())
@@ -144,7 +156,7 @@ def fit(model, train_windows, val_windows, config: TrainConfig, fold_dir: Path, 
         model.train()
         total_loss, wait_s, step_s = 0.0, 0.0, 0.0
         last_val = history[-1]["val_mean_r"] if history else float("nan")
-        with progress_bar(total=len(batches), desc=f"epoch {epoch + 1}/{config.epochs}",
+        with progress_bar(total=len(batches), desc=f"{prefix}epoch {epoch + 1}/{config.epochs}",
                           unit="batch", enabled=progress and dist.is_main) as bar:
             fetch_started = time.perf_counter()
             for k, (eeg, target) in enumerate(loader):
@@ -152,6 +164,9 @@ def fit(model, train_windows, val_windows, config: TrainConfig, fold_dir: Path, 
                 wait_s += step_started - fetch_started
                 eeg = eeg.to(device, non_blocking=True)
                 target = target.to(device, non_blocking=True)
+                if config.channel_dropout:  # each window loses a random share of its channels
+                    keep = torch.rand(eeg.shape[:2] + (1,), device=device) >= config.channel_dropout
+                    eeg = eeg * keep
                 set_learning_rate(optimizer, learning_rate(step, steps_per_epoch, config.epochs,
                                                            config.optim))
                 with autocast:
@@ -161,8 +176,8 @@ def fit(model, train_windows, val_windows, config: TrainConfig, fold_dir: Path, 
                 if not math.isfinite(loss_value):
                     raise TrainingError(
                         f"non-finite training loss at epoch {epoch + 1}, step {k + 1}; the last good "
-                        f"checkpoint (after epoch {epoch}) is kept in {fold_dir}; lower the learning rate or check "
-                        "the targets"
+                        f"checkpoint (after epoch {epoch}) is kept in {fold_dir}; lower the learning "
+                        "rate or check the targets"
                     )
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -173,8 +188,7 @@ def fit(model, train_windows, val_windows, config: TrainConfig, fold_dir: Path, 
                 total_loss += loss_value
                 now = time.perf_counter()
                 step_s += now - step_started
-                if epoch == first_epoch and k == 2 and dist.is_main:
-                    _announce_estimate(step_s / 3, len(batches), config.epochs - first_epoch)
+                clock.step(now - step_started)
                 bar.set_postfix(loss=f"{total_loss / (k + 1):.4f}", val_r=f"{last_val:.3f}")
                 bar.update(1)
                 fetch_started = time.perf_counter()
@@ -203,12 +217,12 @@ def fit(model, train_windows, val_windows, config: TrainConfig, fold_dir: Path, 
             write_log(fold_dir, history)
             logger.info(
                 "%s epoch %d/%d  train loss %.4f  val loss %.4f  val r %.3f  lr %.2e  %.1f s%s",
-                fold_dir.name, epoch + 1, config.epochs, record["train_loss"], record["val_loss"],
+                label, epoch + 1, config.epochs, record["train_loss"], record["val_loss"],
                 record["val_mean_r"], record["lr"], record["seconds"],
                 "  (best)" if best_epoch == epoch + 1 else "")
         dist.barrier()
     if best_state is None:
-        raise TrainingError(f"{fold_dir.name}: no epoch gave a finite validation score")
+        raise TrainingError(f"{label}: no epoch gave a finite validation score")
     if dist.enabled and not dist.all_equal(weights_digest(raw_model)):
         raise RuntimeError("data-parallel ranks ended with different weights (a bug: please report)")
     return FitResult(best_epoch, float(best_score), best_state, history,
@@ -226,23 +240,9 @@ def weights_digest(model) -> float:
     return float(int(digest.hexdigest()[:12], 16))
 
 
-def _announce_estimate(seconds_per_step: float, steps: int, epochs: int) -> None:
-    epoch_s = seconds_per_step * steps
-    logger.info("one epoch ~ %s (%d steps of %.2f s); %d epochs ~ %s", _duration(epoch_s), steps,
-                seconds_per_step, epochs, _duration(epoch_s * epochs))
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.1f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def write_log(fold_dir: Path, history: list[dict]) -> None:
-    """``log.jsonl``: one JSON line per finished epoch, rewritten from the checkpoint's history so a
-    resumed run never duplicates or loses a line."""
+    """``log.jsonl``: one JSON line per finished epoch (network) or validation step (spoc),
+    rewritten from the whole history so a resumed run never duplicates or loses a line."""
     import json
 
     atomic_write_text(fold_dir / LOG_FILE, "".join(json.dumps(r) + "\n" for r in history))

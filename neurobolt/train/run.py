@@ -20,11 +20,14 @@ exists is finished; ``--resume`` skips it and continues the others from their ch
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
+import math
 import os
 import platform
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +41,7 @@ from ..evaluate.evaluate import (METRICS_FILE, PER_ROI_FILE, metrics_from_predic
                                  write_predictions)
 from ..outputs import atomic_write_json, atomic_write_text, check_output_dir, claim_output_dir, \
     read_marker
+from .clock import RunClock
 from .config import TrainConfig
 from .protocols import Fold, make_folds, select_targets
 
@@ -74,6 +78,7 @@ def train(cache, out, config: TrainConfig | None = None, *, resume: bool = False
     if not isinstance(config, TrainConfig):
         raise ConfigError(f"config must be a TrainConfig, got {type(config).__name__}")
     config.validate()
+    given, config = config, config.resolved()
     prepared = PreparedDataset.open(cache)
     device = _resolve_device(config.device)
     dist = init_distributed(device.type)
@@ -85,25 +90,29 @@ def train(cache, out, config: TrainConfig | None = None, *, resume: bool = False
         channels = list(prepared.channel_names)
         folds = make_folds(prepared, config)
         identity = {"cache": cache_fingerprint(prepared), "channels": channels, "targets": targets,
-                    "config": config.to_dict(), "world_size": dist.world_size}
+                    "config": _identity_config(given), "world_size": dist.world_size}
         run_dir = Path(out).expanduser()
         if dist.is_main:
             _open_run_dir(run_dir, Path(cache), identity, resume)
-            atomic_write_json(run_dir / CONFIG_FILE, {**config.to_dict(), "resolved": resolved})
+            atomic_write_json(run_dir / CONFIG_FILE, {**given.to_dict(), "resolved": resolved})
             atomic_write_json(run_dir / ENVIRONMENT_FILE, environment(device, dist))
         dist.barrier()
         if config.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
-        fold_dirs = []
-        for fold in folds:
-            fold_dir = run_dir if len(folds) == 1 else run_dir / fold.name
-            fold_dirs.append(fold_dir)
-            if resume and (fold_dir / METRICS_FILE).exists():
+        fold_dirs = [run_dir if len(folds) == 1 else run_dir / fold.name for fold in folds]
+        todo = [(fold, fold_dir) for fold, fold_dir in zip(folds, fold_dirs)
+                if not (resume and _fold_finished(fold_dir, config))]
+        for fold, fold_dir in zip(folds, fold_dirs):
+            if (fold, fold_dir) not in todo:
                 logger.info("%s: finished earlier, kept", fold.name)
-                continue
+        clock = RunClock(sum(_fold_steps(prepared, fold, config, resolved) for fold, _ in todo),
+                         enabled=dist.is_main,
+                         validation_share=_validation_share([f for f, _ in todo], config))
+        for fold, fold_dir in todo:
             run_fold(prepared, fold, fold_dir, config, resolved, channels, targets, identity,
-                     device=device, dist=dist, resume=resume, progress=progress, run_dir=run_dir)
-        metrics = _run_metrics(run_dir, folds, fold_dirs, config, resolved, prepared,
+                     device=device, dist=dist, resume=resume, progress=progress, run_dir=run_dir,
+                     clock=clock)
+        metrics = _run_metrics(run_dir, folds, fold_dirs, given, resolved, prepared,
                                time.perf_counter() - started)
         if dist.is_main:
             write_metrics(run_dir, metrics)
@@ -116,56 +125,63 @@ def train(cache, out, config: TrainConfig | None = None, *, resume: bool = False
 # ------------------------------------------------------------------------------ one fold
 def run_fold(prepared, fold: Fold, fold_dir: Path, config: TrainConfig, resolved: dict,
              channels: list[str], targets: list[str], identity: dict, *, device, dist,
-             resume: bool, progress: bool, run_dir: Path) -> dict:
-    """Baseline, network, held-out predictions and metrics of one fold (written into fold_dir)."""
-    import torch
-
+             resume: bool, progress: bool, run_dir: Path, clock: "RunClock | None" = None) -> dict:
+    """Baseline, model (one network or an ensemble), held-out predictions and metrics of one fold
+    (written into fold_dir). ``config`` is resolved (:meth:`TrainConfig.resolved`)."""
     from ..data import WindowDataset
-    from ..model import build_model, save_model
+    from ..model import export_model
     from ..predict import predict_windows
-    from .loop import fit
 
     fold_started = time.perf_counter()
     fold_dir.mkdir(parents=True, exist_ok=True)
     windows = {split: WindowDataset(prepared, fold.parts[split], channels, targets)
                for split in ("train", "val", "test")}
-    test = windows["test"]
+    test, val = windows["test"], windows["val"]
     info = test.info_table()
     measured = test.targets()
     preprocessing = prepared.preprocessing()
     provenance = {"trained": True, "run": str(run_dir.resolve()), "fold": fold.name,
                   "cache": str(Path(prepared.root).resolve()), "protocol": config.protocol}
 
-    baseline_values = None
+    baseline_values, validation = None, {}
     if config.baseline or config.model == "ridge":
         ridge = fit_baseline(prepared, fold, channels, targets, config, preprocessing, provenance)
         if dist.is_main:
             save_baseline(ridge, fold_dir / (MODEL_DIR if config.model == "ridge" else BASELINE_DIR))
         baseline_values = _values(predict_windows(ridge, test, batch_size=config.eval_batch_size),
                                   targets)
+        validation["baseline_mean_r"] = _mean_r(ridge, val, config)
 
-    summary = {"best_epoch": None, "train_s": 0.0}
-    if config.model == "neurobolt":
-        torch.manual_seed(config.seed)
-        model = _new_network(channels, targets, config, resolved).to(device)
-        result = fit(model, windows["train"], windows["val"], config, fold_dir, device=device,
-                     dist=dist, identity={**identity, "fold": fold.name}, resume=resume,
-                     progress=progress, precision=resolved["precision"],
-                     batch_size=resolved["batch_size"])
-        model.load_state_dict(result.best_state)
-        model.preprocessing = preprocessing
-        model.extra = {**provenance, "best_epoch": result.best_epoch,
-                       "selection": config.selection, "best_val_score": result.best_score,
-                       "epochs": config.epochs, "preset": resolved["preset"]}
-        if dist.is_main:
-            save_model(model, fold_dir / MODEL_DIR)
-        predicted = _values(predict_windows(model, test, batch_size=config.eval_batch_size), targets)
-        summary = {"best_epoch": result.best_epoch, "train_s": round(result.wall_s, 2)}
-        if result.world_size > 1:
-            summary["data_parallel"] = {"processes": result.world_size,
-                                        "weights_identical_across_ranks": True}
-    else:
+    summary: dict = {"best_epoch": None, "train_s": 0.0}
+    if config.model == "ridge":
         predicted, baseline_values = baseline_values, None
+        validation = {"mean_r": validation.get("baseline_mean_r")}
+    else:
+        train_started = time.perf_counter()
+        if config.model == "spoc":
+            model, members = _train_spoc(prepared, fold, fold_dir, windows, channels, targets,
+                                         config, preprocessing, provenance, dist=dist,
+                                         resume=resume, progress=progress, clock=clock)
+        else:
+            model, members = _train_networks(prepared, fold, fold_dir, windows, channels, targets,
+                                             config, resolved, preprocessing, provenance,
+                                             identity, device=device, dist=dist, resume=resume,
+                                             progress=progress, clock=clock)
+        if dist.is_main:
+            export_model(model, fold_dir / MODEL_DIR)
+            if len(members) > 1:  # the members are in the ensemble's folder now
+                for k in range(len(members)):
+                    shutil.rmtree(_member_dir(fold_dir, k, len(members)) / MODEL_DIR,
+                                  ignore_errors=True)
+        predicted = _values(predict_windows(model, test, batch_size=config.eval_batch_size), targets)
+        validation["mean_r"] = _mean_r(model, val, config)
+        best_epochs = [m.get("best_epoch") for m in members]
+        summary = {"best_epoch": best_epochs[0] if len(members) == 1 else best_epochs,
+                   "train_s": round(time.perf_counter() - train_started, 2),
+                   "ensemble": len(members), "members": members}
+        if config.model == "neurobolt" and dist.world_size > 1:
+            summary["data_parallel"] = {"processes": dist.world_size,
+                                        "weights_identical_across_ranks": True}
 
     frames = {}
     for scan_id, items in test.scan_groups():
@@ -180,6 +196,8 @@ def run_fold(prepared, fold: Fold, fold_dir: Path, config: TrainConfig, resolved
         "model": config.model,
         "n_train_windows": fold.n_windows("train"), "n_val_windows": fold.n_windows("val"),
         "n_test_windows": fold.n_windows("test"),
+        "epochs": config.epochs, "steps": config.steps,
+        "validation": validation, "warnings": validation_warnings(validation, config.model),
         **summary, "wall_s": round(time.perf_counter() - fold_started, 2),
     }
     if dist.is_main:
@@ -188,7 +206,178 @@ def run_fold(prepared, fold: Fold, fold_dir: Path, config: TrainConfig, resolved
     dist.barrier()
     logger.info("%s (%s): test mean r %.3f%s", fold.name, fold.description, metrics["mean_r"],
                 f", ridge {metrics['baseline']['mean_r']:.3f}" if metrics["baseline"] else "")
+    for warning in metrics["warnings"]:
+        logger.warning("%s: %s", fold.name, warning)
     return metrics
+
+
+def validation_warnings(validation: dict, model: str) -> list[str]:
+    """What a user must know about the chosen model before trusting it: a validation mean r at or
+    below 0, or below the ridge baseline's on the same validation data."""
+    r, ridge = validation.get("mean_r"), validation.get("baseline_mean_r")
+    if model == "ridge" or r is None:
+        return []
+    if r <= 0:
+        return [f"the chosen model's validation mean r is {r:.3f} (<= 0): it does not predict the "
+                "validation data; do not use it"]
+    if ridge is not None and r < ridge:
+        return [f"the chosen model's validation mean r ({r:.3f}) is below the ridge baseline's "
+                f"({ridge:.3f}): on these data the baseline (RUN/baseline) is the better model"]
+    return []
+
+
+def _mean_r(model, windows, config: TrainConfig) -> float | None:
+    """Mean r (each scan's whole series, then the mean over ROIs) of a model on some windows."""
+    from ..evaluate.metrics import aggregate_scans, series_metrics
+    from ..predict import predict_windows
+
+    predicted = _values(predict_windows(model, windows, batch_size=config.eval_batch_size),
+                        windows.target_names).astype(np.float64)
+    measured = windows.targets().astype(np.float64)
+    per_scan = {scan: series_metrics(predicted[items], measured[items])
+                for scan, items in windows.scan_groups() if len(items) >= 2}
+    if not per_scan:
+        return None
+    value = float(aggregate_scans(per_scan, windows.target_names)["mean_r"])
+    return value if math.isfinite(value) else None
+
+
+def _members_to_model(members: list, preprocessing, extra: dict):
+    """One trained member, or the ensemble of several."""
+    from ..model import Ensemble
+
+    if len(members) == 1:
+        return members[0]
+    return Ensemble(members, preprocessing=preprocessing, extra=extra)
+
+
+def _member_dir(fold_dir: Path, k: int, n: int) -> Path:
+    """Where member k of n keeps its training state (checkpoint, log): the fold itself for a single
+    network, ``member-KK/`` in an ensemble."""
+    from ..model.ensemble import member_name
+
+    return fold_dir if n == 1 else fold_dir / member_name(k)
+
+
+def _train_networks(prepared, fold, fold_dir, windows, channels, targets, config, resolved,
+                    preprocessing, provenance, identity, *, device, dist, resume, progress, clock):
+    """``config.ensemble`` NeuroBOLT networks (seeds seed, seed+1, ...), each from its checkpoint
+    when resuming; returns (model or ensemble, per-member summaries)."""
+    import torch
+
+    from .loop import TrainingError, fit
+
+    n = config.ensemble
+    members, summaries = [], []
+    for k in range(n):
+        seed = config.seed + k
+        member_config = config.replace(seed=seed)
+        member_dir = _member_dir(fold_dir, k, n)
+        member_dir.mkdir(parents=True, exist_ok=True)
+        torch.manual_seed(seed)
+        model = _new_network(channels, targets, config, resolved).to(device)
+        label = f"{fold.name} member {k + 1}/{n}" if n > 1 else None
+        try:
+            result = fit(model, windows["train"], windows["val"], member_config, member_dir,
+                         device=device, dist=dist, identity={**identity, "fold": fold.name,
+                                                              "member": k},
+                         resume=resume, progress=progress, precision=resolved["precision"],
+                         batch_size=resolved["batch_size"], clock=clock, label=label)
+        except TrainingError as err:
+            raise TrainingError(f"{label or fold.name} (seed {seed}): {err}"
+                                + (f"; the {k} finished member(s) are kept in their "
+                                   f"folders under {fold_dir}" if k else "")) from None
+        model.load_state_dict(result.best_state)
+        model.preprocessing = preprocessing
+        model.extra = {**provenance, "best_epoch": result.best_epoch, "seed": seed,
+                       "selection": config.selection, "best_val_score": result.best_score,
+                       "epochs": config.epochs, "preset": resolved["preset"],
+                       "recipe": config.recipe}
+        if n > 1 and dist.is_main:
+            export_member(model, member_dir / MODEL_DIR)
+        members.append(model)
+        summaries.append({"seed": seed, "best_epoch": result.best_epoch,
+                          "best_val_score": result.best_score, "train_s": round(result.wall_s, 2)})
+    return _members_to_model(members, preprocessing, provenance), summaries
+
+
+def export_member(model, out_dir: Path) -> None:
+    """A finished ensemble member's own model folder (kept when a later member fails)."""
+    from ..model import export_model
+
+    export_model(model, out_dir)
+
+
+def _train_spoc(prepared, fold, fold_dir, windows, channels, targets, config, preprocessing,
+                provenance, *, dist, resume, progress, clock):
+    """``config.ensemble`` spoc networks (seeds seed, seed+1, ...) sharing one set of spectra;
+    returns (model or ensemble, per-member summaries)."""
+    from ..model import SpocConfig, load_model
+    from ..progress import progress_bar
+    from .loop import write_log
+    from .spoc import GridSpectra, SpocRecipe, SpocTrainingError, fit_spoc
+
+    try:
+        spoc_config = SpocConfig(ch_names=tuple(channels), roi_names=tuple(targets),
+                                 sfreq=prepared.sfreq,
+                                 window_s=prepared.window_samples / prepared.sfreq,
+                                 **config.model_overrides).validate()
+    except TypeError as err:
+        raise ConfigError(f"TrainConfig.model_overrides: {err} (SpocConfig fields: "
+                          f"{', '.join(f.name for f in dataclasses.fields(SpocConfig))})",
+                          options=["TrainConfig.model_overrides"]) from None
+    recipe = SpocRecipe.from_train_config(config)
+    grid = GridSpectra(prepared, channels, spoc_config)
+
+    def target_rows(scan_id, rows):
+        from ..data import WindowDataset
+
+        return WindowDataset(prepared, {scan_id: rows}, channels, targets).targets()
+
+    n = config.ensemble
+    members, summaries = [], []
+    covariance = None
+    for k in range(n):
+        seed = config.seed + k
+        member_dir = _member_dir(fold_dir, k, n)
+        saved = member_dir / MODEL_DIR
+        if resume and n > 1 and (saved / "config.json").is_file():
+            model = load_model(saved)
+            if model.extra.get("steps") == config.steps and model.extra.get("seed") == seed:
+                logger.info("%s member %d/%d: finished earlier, kept", fold.name, k + 1, n)
+                members.append(model)
+                summaries.append({k2: model.extra.get(k2) for k2 in
+                                  ("seed", "best_step", "best_val_score", "train_s")}
+                                 | {"best_epoch": None})
+                continue
+        label = fold.name + (f" member {k + 1}/{n}" if n > 1 else "")
+        with progress_bar(total=recipe.steps, desc=label if n > 1 else "spoc", unit="step",
+                          enabled=progress and dist.is_main) as bar:
+            try:
+                fit = fit_spoc(grid, fold.parts["train"], fold.parts["val"], target_rows, targets,
+                               recipe, seed=seed, config=spoc_config, progress_bar=bar,
+                               label=label, clock=clock)
+            except SpocTrainingError as err:
+                raise SpocTrainingError(
+                    f"{err} (seed {seed})" + (f"; the {k} finished member(s) are kept in their "
+                                              f"folders under {fold_dir}" if k else "")) from None
+        if covariance is None:
+            covariance = grid.band_covariance(list(fold.parts["train"]))
+        model = fit.model
+        model.band_covariance.copy_(covariance)
+        model.preprocessing = preprocessing
+        model.extra = {**provenance, "seed": seed, "best_step": fit.best_step,
+                       "selection": recipe.selection, "best_val_score": fit.best_score,
+                       "steps": recipe.steps, "train_s": round(fit.wall_s, 2)}
+        if dist.is_main:
+            member_dir.mkdir(parents=True, exist_ok=True)
+            write_log(member_dir, fit.history)
+            if n > 1:
+                export_member(model, saved)
+        members.append(model)
+        summaries.append({"seed": seed, "best_epoch": None, "best_step": fit.best_step,
+                          "best_val_score": fit.best_score, "train_s": round(fit.wall_s, 2)})
+    return _members_to_model(members, preprocessing, provenance), summaries
 
 
 def _values(table, targets: list[str]) -> np.ndarray:
@@ -205,6 +394,7 @@ def _new_network(channels, targets, config: TrainConfig, resolved: dict):
         labram = init
     model = build_model(channels, targets, preset=resolved["preset"], init=labram,
                         **config.model_switches())
+
     if init is not None and labram is None:
         report = initialise_from(model, init)
         logger.info(report)
@@ -251,11 +441,24 @@ def _resolve_device(name: str):
 
 
 def _resolve(config: TrainConfig, device, dist) -> dict:
-    """What the run decided from the options and the machine (saved in config.json)."""
+    """What the run decided from the options, the recipe and the machine (saved in config.json).
+    ``config`` is resolved (:meth:`TrainConfig.resolved`)."""
     if config.precision == "bf16" and device.type == "cpu":
         logger.warning("bf16 on this CPU is probably emulated and much slower than fp32")
     precision = config.precision if config.precision != "auto" else \
         ("bf16" if device.type == "cuda" else "fp32")
+    resolved = {"model": config.model, "recipe": config.recipe_name(),
+                "ensemble": config.ensemble, "precision": precision, "device": str(device),
+                "world_size": dist.world_size}
+    if config.model == "ridge":
+        return resolved
+    resolved |= {"selection": config.selection, "shift_s": config.shift_s,
+                 "channel_dropout": config.channel_dropout, "optim": config.optim.to_dict()}
+    if config.model == "spoc":
+        if dist.enabled:
+            raise ConfigError("TrainConfig.model 'spoc' trains in one process (minutes on a CPU); "
+                              "run it without torchrun", options=["TrainConfig.model"])
+        return resolved | {"steps": config.steps}
     preset = config.preset if config.preset != "auto" else \
         ("base" if device.type == "cuda" else "tiny")
     batch_size = config.resolved_batch_size()
@@ -263,8 +466,59 @@ def _resolve(config: TrainConfig, device, dist) -> dict:
         raise ConfigError(f"TrainConfig.batch_size {batch_size} is not divisible by the "
                           f"{dist.world_size} processes; choose a multiple",
                           options=["TrainConfig.batch_size"])
-    return {"preset": preset, "precision": precision, "batch_size": batch_size,
-            "device": str(device), "world_size": dist.world_size}
+    return resolved | {"preset": preset, "batch_size": batch_size, "epochs": config.epochs,
+                       "readout": config.readout}
+
+
+# what a run may change on --resume: its length (extending a finished or interrupted run)
+_EXTENSIBLE = ("epochs", "steps")
+
+
+def _identity_config(config: TrainConfig) -> dict:
+    """The config as the run's identity: everything but the run's length."""
+    return {k: v for k, v in config.to_dict().items() if k not in _EXTENSIBLE}
+
+
+def _fold_finished(fold_dir: Path, config: TrainConfig) -> bool:
+    """A fold is finished when its metrics exist for at least this run's length."""
+    path = fold_dir / METRICS_FILE
+    if not path.exists():
+        return False
+    done = json.loads(path.read_text())
+    for name in _EXTENSIBLE:
+        wanted, had = getattr(config, name), done.get(name)
+        if wanted is not None and had is not None and wanted < had:
+            raise ConfigError(
+                f"TrainConfig.{name} {wanted} is lower than the {had} {name} already done in "
+                f"'{fold_dir}'; resume with at least {had} (or the same options)",
+                options=[f"TrainConfig.{name}"])
+        if wanted is not None and had is not None and wanted > had:
+            return False
+    return True
+
+
+def _validation_share(folds: list[Fold], config: TrainConfig) -> float:
+    """Validation time per second of training steps, from the sizes: a validation window costs
+    about a third of a training window (a forward pass, no backward); the network validates once
+    an epoch, spoc every ``eval_every`` steps."""
+    from .config import RECIPES
+
+    if config.model == "ridge" or not folds:
+        return 0.0
+    ratio = sum(f.n_windows("val") for f in folds) / max(1, sum(f.n_windows("train") for f in folds))
+    if config.model == "spoc":
+        return ratio / 3 / RECIPES["spoc"].eval_every
+    return ratio / 3
+
+
+def _fold_steps(prepared, fold: Fold, config: TrainConfig, resolved: dict) -> int:
+    """Optimisation steps a fold will take (for the run's time estimate)."""
+    if config.model == "ridge":
+        return 0
+    if config.model == "spoc":
+        return config.ensemble * config.steps
+    per_epoch = math.ceil(fold.n_windows("train") / resolved["batch_size"])
+    return config.ensemble * config.epochs * per_epoch
 
 
 def cache_fingerprint(prepared) -> str:
@@ -290,18 +544,27 @@ def _open_run_dir(run_dir: Path, cache: Path, identity: dict, resume: bool) -> N
                    if finished else "pass resume=True to continue it, or choose another output folder"),
                 options=["out=", "resume=True"])
         if marker.get("identity") != digest:
-            differs = [k for k in ("cache", "channels", "targets", "config", "world_size")
-                       if (marker.get("parts") or {}).get(k) != _digest(identity[k])]
+            parts = marker.get("parts") or {}
+            differs = [k for k in ("cache", "channels", "targets", "world_size")
+                       if parts.get(k) != _digest(identity[k])]
+            fields = marker.get("config_fields") or {}
+            options = sorted(name for name in set(fields) | set(identity["config"])
+                             if fields.get(name) != _digest(identity["config"].get(name)))
+            if parts.get("config") != _digest(identity["config"]) and not fields:
+                differs.append("config")  # a run of an older neurobolt: no per-option record
+            what = ", ".join(differs + [f"TrainConfig.{name}" for name in options]) or "setup"
             raise ConfigError(
-                f"resume=True: '{run_dir}' was made from a different "
-                f"{', '.join(differs) or 'setup'} than this command's; rerun with the original cache "
-                "and options, or use another output folder", options=["resume=True"])
+                f"resume=True: '{run_dir}' was made with a different {what} than this command's "
+                "(only TrainConfig.epochs and TrainConfig.steps may change, to extend a run); "
+                "rerun with the original cache and options, or use another output folder",
+                options=["resume=True"] + [f"TrainConfig.{name}" for name in options])
         return
     if resume:
         raise ConfigError(f"resume=True: '{run_dir}' holds no run to resume",
                           options=["resume=True"])
     claim_output_dir(run_dir, RUN_KIND, inputs=[cache], identity=digest, cache=str(cache.resolve()),
-                     parts={k: _digest(v) for k, v in identity.items()})
+                     parts={k: _digest(v) for k, v in identity.items()},
+                     config_fields={k: _digest(v) for k, v in identity["config"].items()})
 
 
 def _digest(value) -> str:
@@ -357,8 +620,19 @@ def _run_metrics(run_dir: Path, folds: list[Fold], fold_dirs: list[Path], config
         "n_train_windows": sum(m["n_train_windows"] for m in fold_metrics),
         "n_test_windows": sum(m["n_test_windows"] for m in fold_metrics),
         "best_epoch": [m["best_epoch"] for m in fold_metrics],
+        "ensemble": fold_metrics[0].get("ensemble"),
+        "validation": {key: _mean_or_none([(m.get("validation") or {}).get(key)
+                                           for m in fold_metrics])
+                       for key in ("mean_r", "baseline_mean_r")},
+        "warnings": [f"{m['fold']}: {w}" for m in fold_metrics for w in m.get("warnings") or []],
         "wall_s": round(wall_s, 2), "config": config.to_dict(), "resolved": resolved,
     }
+
+
+def _mean_or_none(values) -> float | None:
+    """The mean of the values that exist (None when none does)."""
+    present = [v for v in values if v is not None]
+    return float(np.mean(present)) if present else None
 
 
 def write_metrics(fold_dir: Path, metrics: dict) -> None:
