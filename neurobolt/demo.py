@@ -28,14 +28,18 @@ _LEGACY_MARKER = ".neurobolt-demo"
 
 @dataclass
 class DemoConfig(Config):
-    """The demo's study and training sizes: small enough for ~5 minutes on a 2-core CPU."""
+    """The demo's study and training: the default model of ``neurobolt train`` on a study small
+    enough for a few minutes on a 2-core CPU. Model fields left None take the model's defaults."""
 
     n_subjects: int = 5  # the last is the test subject, the one before it validates
     minutes: float = 6.0
     seed: int = 0
-    preset: str = "tiny"
-    epochs: int = 4
-    batch_size: int = 32
+    model: str = "spoc"
+    ensemble: int | None = None
+    steps: int | None = None  # spoc
+    preset: str | None = None  # the network (model="neurobolt")
+    epochs: int | None = None  # the network
+    batch_size: int | None = None  # the network
 
     def validate(self) -> None:
         if isinstance(self.n_subjects, bool) or not isinstance(self.n_subjects, int) \
@@ -45,15 +49,21 @@ class DemoConfig(Config):
         if not self.minutes > 0:
             raise ConfigError(f"DemoConfig.minutes must be > 0, got {self.minutes}",
                               options=["DemoConfig.minutes"])
-        if self.preset not in ("tiny", "small", "base"):
-            raise ConfigError(f"DemoConfig.preset must be tiny, small or base, got {self.preset!r}",
-                              options=["DemoConfig.preset"])
-        if self.epochs < 1:
-            raise ConfigError(f"DemoConfig.epochs must be >= 1, got {self.epochs}",
-                              options=["DemoConfig.epochs"])
-        if self.batch_size < 1:
-            raise ConfigError(f"DemoConfig.batch_size must be >= 1, got {self.batch_size}",
-                              options=["DemoConfig.batch_size"])
+        self.train_config(split_sheet=None)  # the training options are TrainConfig's to judge
+
+    def train_config(self, split_sheet: str | None):
+        """The TrainConfig of the demo's run (subject split from ``split_sheet``)."""
+        from .train import TrainConfig
+
+        given = {name: getattr(self, name) for name in ("ensemble", "steps", "preset", "epochs",
+                                                         "batch_size")
+                 if getattr(self, name) is not None}
+        try:
+            return TrainConfig(protocol="split", split_sheet=split_sheet, model=self.model,
+                               seed=self.seed, **given)
+        except ConfigError as err:  # speak of the demo's options
+            raise ConfigError(str(err).replace("TrainConfig.", "DemoConfig."), options=[
+                o.replace("TrainConfig.", "DemoConfig.") for o in err.options]) from None
 
 
 @dataclass
@@ -109,7 +119,7 @@ def run_demo(out_dir: str | Path = "neurobolt_demo", config: DemoConfig | None =
     from .predict import predict_recording
     from .report import write_report
     from .simulate import SimulationConfig, simulate_study
-    from .train import TrainConfig, train
+    from .train import train
 
     config = config or DemoConfig()
     config.validate()
@@ -133,10 +143,8 @@ def run_demo(out_dir: str | Path = "neurobolt_demo", config: DemoConfig | None =
 
     subjects = sorted(prepared.subjects)
     split = write_subject_split(out_dir / "split.tsv", subjects)
-    train_config = TrainConfig(protocol="split", split_sheet=str(out_dir / "split.tsv"),
-                               preset=config.preset, epochs=config.epochs,
-                               batch_size=config.batch_size, seed=config.seed)
-    timed("train", lambda: train(cache_dir, run_dir, train_config, progress=progress))
+    train_config = config.train_config(split_sheet=str(out_dir / "split.tsv"))
+    result = timed("train", lambda: train(cache_dir, run_dir, train_config, progress=progress))
     metrics = evaluate_run(run_dir)
 
     # The held-out subject's raw EEG file, predicted as an EEG-only recording would be: on the
@@ -168,7 +176,9 @@ def run_demo(out_dir: str | Path = "neurobolt_demo", config: DemoConfig | None =
     summary = {
         "subjects": len(subjects), "split": split, "test_scan": test_scan,
         "channels": len(prepared.channel_names), "rois": len(rois),
-        "preset": config.preset, "epochs": config.epochs,
+        "model": config.model, "ensemble": result.metrics.get("ensemble"),
+        "resolved": result.metrics.get("resolved"),
+        "validation": result.metrics.get("validation"), "warnings": result.metrics.get("warnings"),
         "model_mean_r": float(metrics["mean_r"]),
         "ridge_mean_r": float(metrics["baseline"]["mean_r"]),
         "ceiling_mean_r": float(per_roi["ceiling_r"].mean()),

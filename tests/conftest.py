@@ -67,7 +67,8 @@ def tiny_split_run(tmp_path_factory, prepared_small):
     from neurobolt.train import TrainConfig, train
 
     sheet = write_subject_sheet(tmp_path_factory.mktemp("sheet") / "split.tsv", prepared_small.subjects)
-    config = TrainConfig(preset="tiny", epochs=1, batch_size=16, model_overrides={"depth": 1},
+    config = TrainConfig(model="neurobolt", preset="tiny", epochs=1, batch_size=16,
+                         model_overrides={"depth": 1},
                          split_sheet=str(sheet))
     return train(prepared_small.root, tmp_path_factory.mktemp("runs") / "run", config, progress=False)
 

@@ -13,14 +13,16 @@ def register(subparsers) -> None:
         description=(
             "Train the ablation variants on the same splits and seed: temporal-spatial only, "
             "spectral only, both (the full model), and both with the first 1, 2, 3 spectral "
-            "scales. Each variant is a run in DIR/<variant>/; DIR/ablation.tsv and ablation.md "
-            "tabulate mean r, per-ROI r and wall time, with the ridge baseline as a row."
+            "scales, and for comparison the spatial-spectral filter model (spoc). Each variant is "
+            "a run in DIR/<variant>/; DIR/ablation.tsv and ablation.md tabulate mean r, per-ROI r "
+            "and wall time, with the ridge baseline as a row."
         ),
     )
     parser.add_argument("cache", metavar="CACHE", help="prepared cache (`neurobolt prepare`)")
     parser.add_argument("--out", required=True, metavar="DIR", help="ablation folder to write")
     parser.add_argument("--variants", nargs="+", metavar="NAME",
-                        help="only these: both ts-only spectral-only scales-1 scales-2 scales-3")
+                        help="only these: both ts-only spectral-only scales-1 scales-2 scales-3 "
+                             "spoc (default: all)")
     parser.add_argument("--resume", action="store_true", help="finish an interrupted ablation")
     add_protocol_options(parser)
     parser.set_defaults(run=run, option_flags=TRAIN_FLAGS)
@@ -30,6 +32,8 @@ def run(args) -> int:
     from ..evaluate.ablate import ablate
     from .train import build_config
 
+    if args.model is None:  # the ablation grid varies the network
+        args.model = "neurobolt"
     config = build_config(args)
     table = ablate(args.cache, args.out, config, variants=args.variants, resume=args.resume,
                    progress=not args.no_progress)

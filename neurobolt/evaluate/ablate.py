@@ -1,7 +1,8 @@
 """``ablate(cache, out, config)``: the paper's ablation grid on the same splits and seed.
 
 Variants: temporal-spatial branch only, spectral branch only, both (the full model), and both
-branches with the first 1, 2 or 3 spectral scales (0.5 s; 0.5+1 s; 0.5+1+2 s). Each is an ordinary
+branches with the first 1, 2 or 3 spectral scales (0.5 s; 0.5+1 s; 0.5+1+2 s); and, for
+comparison, the spatial-spectral filter model (``spoc``, its own recipe, same split and seed). Each is an ordinary
 run in ``OUT/<variant>/`` (so each can be evaluated, reported and used for prediction); the ridge
 baseline is fitted once, in the full model's run, and reported as its own row. ``ablation.tsv``
 and ``ablation.md`` hold one row per variant: mean r, per-ROI r, wall time.
@@ -29,7 +30,13 @@ VARIANTS = {
     "scales-1": ("both", 1),
     "scales-2": ("both", 2),
     "scales-3": ("both", 3),
+    "spoc": None,  # not a network variant: the spatial-spectral filter model, for comparison
 }
+# what the spoc row shares with the network variants (the data, the split, the seed)
+SHARED_FIELDS = ("protocol", "split_sheet", "sheet_name", "subject_fractions", "folds",
+                 "val_subject_fraction", "intrascan_fractions", "gap_s", "intrascan_pooled", "rois",
+                 "seed", "deterministic", "device", "num_workers", "eval_batch_size",
+                 "ridge_alphas")
 LABELS = {
     "both": "both branches, 4 scales (full model)",
     "ts-only": "temporal-spatial only",
@@ -37,6 +44,7 @@ LABELS = {
     "scales-1": "both, 1 scale (0.5 s)",
     "scales-2": "both, 2 scales (0.5, 1 s)",
     "scales-3": "both, 3 scales (0.5, 1, 2 s)",
+    "spoc": "spatial-spectral filter model (spoc ensemble)",
 }
 
 
@@ -45,11 +53,12 @@ def ablate(cache, out, config=None, *, variants=None, resume: bool = False,
     """Run every variant (or the named ``variants``) and return the ablation table."""
     from ..train import TrainConfig, train
 
-    config = TrainConfig() if config is None else config
+    config = TrainConfig(model="neurobolt") if config is None else config
     if config.model != "neurobolt":
         raise ConfigError("ablate varies the network's branches and scales: TrainConfig.model must "
-                          "be 'neurobolt'", options=["TrainConfig.model"])
-    if config.branches != "both" or config.scales != 4 or \
+                          "be 'neurobolt' (the spoc model is a variant of its own, 'spoc')",
+                          options=["TrainConfig.model"])
+    if config.branches not in (None, "both") or config.scales not in (None, 4) or \
             {"use_temporal_spatial", "use_spectral", "n_spectral_scales"} & set(config.model_overrides):
         raise ConfigError("ablate sets TrainConfig.branches and TrainConfig.scales itself; leave "
                           "them at their defaults",
@@ -66,9 +75,13 @@ def ablate(cache, out, config=None, *, variants=None, resume: bool = False,
     claim_output_dir(out, ABLATION_KIND, inputs=[cache])
     rows = []
     for name in names:
-        branches, scales = VARIANTS[name]
-        variant = config.replace(branches=branches, scales=scales,
-                                 baseline=config.baseline and name == names[0])
+        baseline = config.baseline and name == names[0]
+        if name == "spoc":  # the filter model with its own recipe, on the same split and seed
+            variant = TrainConfig(**{**{k: getattr(config, k) for k in SHARED_FIELDS},
+                                     "model": "spoc", "baseline": baseline})
+        else:
+            branches, scales = VARIANTS[name]
+            variant = config.replace(branches=branches, scales=scales, baseline=baseline)
         run_dir = out / name
         if (run_dir / METRICS_FILE).exists():
             metrics = json.loads((run_dir / METRICS_FILE).read_text())

@@ -380,6 +380,33 @@ class SpocModel(nn.Module):
         variance = np.einsum("bkc,bkc->bk", patterns, filters)
         return patterns / np.where(np.abs(variance) > 0, variance, 1.0)[..., None]
 
+    def importance(self) -> np.ndarray:
+        """(n_rois, n_bands, K): each filter's share of each ROI's readout, from the size of its
+        kernels (both features, every frame; the features are z-scores, so sizes compare)."""
+        kernels = self.kernels().detach().double().abs().sum(dim=-1)        # (R, n_features)
+        c = self.config
+        weight = kernels.reshape(c.n_rois, 2, c.n_bands, c.n_filters).sum(dim=1).numpy()
+        total = weight.sum(axis=(1, 2), keepdims=True)
+        return weight / np.where(total > 0, total, 1.0)
+
+    def roi_kernels(self) -> np.ndarray:
+        """(n_rois, n_frames): each ROI's dominant temporal kernel (the first right singular vector
+        of its features x frames kernels, scaled by its singular value, signed so that its
+        largest value is positive): the ROI's learned haemodynamic response."""
+        kernels = self.kernels().detach().double().numpy()                  # (R, J, T)
+        shapes = np.zeros((kernels.shape[0], kernels.shape[2]))
+        for r, kernel in enumerate(kernels):
+            _, singular, vt = np.linalg.svd(kernel, full_matrices=False)
+            shape = singular[0] * vt[0]
+            shapes[r] = shape if shape.max() >= -shape.min() else -shape
+        return shapes
+
+    def frame_times(self) -> np.ndarray:
+        """(n_frames,) centre of each frame in seconds relative to the volume onset (negative:
+        before it)."""
+        c = self.config
+        return np.arange(c.n_frames) * c.hop_s + c.frame_s / 2 - c.window_s
+
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 

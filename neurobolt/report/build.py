@@ -27,7 +27,8 @@ REPORT_KIND = "report"
 REPORT_DIR = "report"
 PAGE = "report.html"
 # every file a report writes; a rerun removes the ones it does not write this time
-FIGURES = ("roi_r.png", "brain_map.png", "time_courses.png", "training_curves.png")
+FIGURES = ("roi_r.png", "brain_map.png", "time_courses.png", "training_curves.png",
+           "spoc_patterns.png", "spoc_kernels.png")
 
 
 def report(run_dir, atlas=None, atlas_labels=None, out=None, *, noise_ceiling=None) -> Path:
@@ -57,13 +58,18 @@ def report(run_dir, atlas=None, atlas_labels=None, out=None, *, noise_ceiling=No
     pngs = {"roi_r.png": figures.roi_bars(run.per_roi, ceiling.per_roi if ceiling else None)}
     if brain is not None:
         pngs["brain_map.png"] = figures.brain_map(brain.image)
+    model_view = _spoc_view(run)
+    if model_view is not None:
+        pngs["spoc_patterns.png"], pngs["spoc_kernels.png"] = model_view[0], model_view[1]
     courses = _time_course_choice(run)
     if courses is not None:
         pngs["time_courses.png"] = figures.time_courses(*courses)
-    logs = [(f.name, f.log, f.best_epoch) for f in run.folds if f.log is not None and len(f.log)]
+    logs = [(" ".join(filter(None, (f.name if len(run.folds) > 1 else "", member))), log, best)
+            for f in run.folds for member, log, best in f.member_logs if len(log)]
     if logs:
         pngs["training_curves.png"] = figures.training_curves(logs)
-    page = _page(run, cache, ceiling, brain, atlas, courses, pngs, notes)
+    page = _page(run, cache, ceiling, brain, atlas, courses, pngs, notes,
+                 model_view[2] if model_view is not None else None)
 
     out_dir = Path(out).expanduser() if out is not None else run.path / REPORT_DIR
     inputs = [p for p in (atlas, atlas_labels, noise_ceiling) if p is not None]
@@ -112,6 +118,50 @@ def _ceiling(run: RunData, cache: dict | None, given, notes: list[str]) -> Ceili
     return ceiling
 
 
+def _model_words(metrics: dict) -> str:
+    """'spoc, ensemble of 10', 'neurobolt (tiny preset, scratch recipe)', 'ridge'."""
+    resolved = metrics.get("resolved") or {}
+    kind = str(metrics.get("model", "neurobolt"))
+    details = []
+    if kind == "neurobolt":
+        details += [f"{resolved['preset']} preset" if resolved.get("preset") else None,
+                    f"{resolved['recipe']} recipe" if resolved.get("recipe") else None,
+                    f"{resolved['readout']} readout" if resolved.get("readout") else None]
+    members = metrics.get("ensemble") or resolved.get("ensemble")
+    if members and members > 1:
+        details.append(f"ensemble of {members}")
+    details = [d for d in details if d]
+    return kind + (f" ({', '.join(details)})" if details else "")
+
+
+def _spoc_view(run: RunData):
+    """(patterns PNG, kernels PNG, what they show) of the run's spoc model (the first member of
+    an ensemble, in the first fold); None for other models."""
+    from ..errors import NeuroboltError
+    from ..model import Ensemble, SpocModel, load_model
+
+    folder = run.folds[0].path / "model"
+    if not (folder / "config.json").is_file():
+        return None
+    try:
+        model = load_model(folder)
+    except NeuroboltError as err:
+        logger.warning("report: cannot read the model '%s' (%s); its figures are left out",
+                       folder, err)
+        return None
+    members = model.members if isinstance(model, Ensemble) else [model]
+    if not isinstance(members[0], SpocModel):
+        return None
+    spoc = members[0]
+    which = (f"member 1 of the {len(members)} averaged" if len(members) > 1 else "the model") + \
+        (f", fold {run.folds[0].name}" if len(run.folds) > 1 else "")
+    patterns = figures.spoc_patterns(spoc.patterns(), list(spoc.ch_names), spoc.config.bands,
+                                     spoc.importance(), f"spatial patterns ({which})")
+    kernels = figures.spoc_kernels(spoc.roi_kernels(), spoc.frame_times(), list(spoc.roi_names),
+                                   spoc.config.bands, spoc.importance())
+    return patterns, kernels, which
+
+
 def _time_course_choice(run: RunData):
     """(frame, scan, [(label, roi, r, ridge r)]): the held-out scan with the median model mean r,
     and the run's best, median and worst ROI."""
@@ -145,7 +195,8 @@ def _time_course_choice(run: RunData):
 
 
 # ------------------------------------------------------------------------------ the page
-def _page(run: RunData, cache, ceiling, brain: AtlasMap | None, atlas, courses, pngs, notes) -> str:
+def _page(run: RunData, cache, ceiling, brain: AtlasMap | None, atlas, courses, pngs, notes,
+          spoc_which: str | None = None) -> str:
     e = html.escape
     metrics = run.metrics
     baseline = metrics.get("baseline") or None
@@ -153,12 +204,17 @@ def _page(run: RunData, cache, ceiling, brain: AtlasMap | None, atlas, courses, 
     n = len(per_roi)
     ceiling_mean = float(np.mean(list(ceiling.per_roi.values()))) if ceiling else None
 
+    validation = metrics.get("validation") or {}
     stats = [html.stat("model mean r", f"{metrics['mean_r']:.3f}",
-                       f"{n} ROIs, {metrics.get('n_scans', '?')} held-out scan(s)")]
+                       f"{n} ROIs, {metrics.get('n_scans', '?')} held-out scan(s)"
+                       + (f"; validation {validation['mean_r']:.3f}"
+                          if validation.get("mean_r") is not None else ""))]
     if baseline:
         better = int((per_roi["r_minus_baseline"] > 0).sum())
         stats.append(html.stat("ridge mean r", f"{baseline['mean_r']:.3f}",
-                               f"model better on {better}/{n} ROIs"))
+                               f"model better on {better}/{n} ROIs"
+                               + (f"; validation {validation['baseline_mean_r']:.3f}"
+                                  if validation.get("baseline_mean_r") is not None else "")))
     else:
         stats.append(html.stat("ridge mean r", "—", "no baseline in this run"))
     stats.append(html.stat("noise ceiling", f"{ceiling_mean:.3f}" if ceiling else "—",
@@ -168,10 +224,15 @@ def _page(run: RunData, cache, ceiling, brain: AtlasMap | None, atlas, courses, 
     description = metrics.get("description") or (f"{len(folds)} folds" if folds else "")
     subtitle = (f"<code style='background:rgba(255,255,255,.15);color:#fff'>{e(str(run.path.resolve()))}</code>"
                 f" · protocol <b>{e(str(metrics.get('protocol')))}</b> ({e(str(description))})"
-                f" · model <b>{e(str(metrics.get('model', 'neurobolt')))}</b>"
-                f" · preset {e(str((metrics.get('resolved') or {}).get('preset', '?')))}")
+                f" · model <b>{e(_model_words(metrics))}</b>")
 
     sections = []
+    warnings = metrics.get("warnings") or []
+    if warnings:  # what the user must read before anything else
+        body = "".join(html.notice("<b>Warning:</b> " + e(str(w))) for w in warnings)
+        sections.append(("warnings", "Warnings", html.section(
+            "warnings", "Read this first", body,
+            "From the run's validation data (the test data chose nothing).")))
     # per-ROI r
     table = per_roi[["roi", "r", "r_sd"]].rename(columns={"roi": "ROI", "r": "model r",
                                                           "r_sd": "model r sd"})
@@ -193,6 +254,21 @@ def _page(run: RunData, cache, ceiling, brain: AtlasMap | None, atlas, courses, 
         f"<details><summary>table of all {n} ROIs</summary>" + \
         html.table(table, numeric=numeric, signed=signed) + "</details>"
     sections.append(("rois", "Per-ROI r", html.section("rois", "Per-ROI r", body, lead)))
+
+    # what the spatial-spectral filter model learned
+    if "spoc_patterns.png" in pngs:
+        body = (html.image(pngs["spoc_patterns.png"], "spatial patterns of the spoc filters")
+                + html.image(pngs["spoc_kernels.png"], "haemodynamic kernels and band shares"))
+        lead = (f"What the spatial-spectral filter model learned ({e(spoc_which)}; the members of "
+                "an ensemble learn filters in different orders and signs, so their patterns are "
+                "not averaged). Top: each band's spatial <b>patterns</b>, the filters turned into "
+                "how their sources appear on the scalp through the band's channel covariance "
+                "(Haufe et al., NeuroImage 2014), scaled to their largest value, with the share of "
+                "the readout each carries (mean over ROIs): the electrodes and bands that drive the "
+                "prediction. Bottom left: each ROI's dominant temporal kernel over the 16 s before "
+                "a volume, its learned haemodynamic response; right: each ROI's share per band.")
+        sections.append(("model", "Model", html.section("model", "What the model learned", body,
+                                                        lead)))
 
     # brain map
     if brain is None:
@@ -236,8 +312,9 @@ def _page(run: RunData, cache, ceiling, brain: AtlasMap | None, atlas, courses, 
                            "epochs.", "info")
     sections.append(("training", "Training", html.section(
         "training", "Training and validation", body,
-        "Per epoch, from each fold's <code>log.jsonl</code>. The test data is never used to "
-        "choose the epoch.")))
+        "Per epoch (network) or every few optimisation steps (spoc), from each fold's or "
+        "ensemble member's <code>log.jsonl</code>. The test data is never used to choose the "
+        "epoch or step.")))
 
     # ablation
     if run.ablation is not None:
@@ -267,6 +344,8 @@ def _page(run: RunData, cache, ceiling, brain: AtlasMap | None, atlas, courses, 
         windows = {part: sum(((f["split"].get("n_windows") or {}).get(part) or 0) for f in folds)
                    for part in windows}
     best = metrics.get("best_epoch")
+    if best is None and metrics.get("members"):  # spoc: steps, per member
+        best = [m.get("best_step") for m in metrics["members"]]
     pairs += [("windows (train / val / test)",
                " / ".join(str(windows[p] if windows[p] is not None else "—") for p in windows)
                + (" (summed over folds)" if folds else "")),

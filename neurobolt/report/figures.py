@@ -105,14 +105,16 @@ def time_courses(frame: pd.DataFrame, scan: str, rois: list[tuple[str, str, floa
 
 
 def training_curves(logs: list[tuple[str, pd.DataFrame, int | None]]) -> bytes:
-    """Train and validation loss and validation mean r per epoch; one line per fold, the chosen
-    epoch marked."""
+    """Train and validation loss and validation mean r per epoch (network) or validation step
+    (spoc); one line per fold or ensemble member, the chosen epoch or step marked."""
     figure = _figure(10.0, 3.0)
     loss_ax, val_ax, r_ax = figure.subplots(1, 3)
     many = len(logs) > 1
     colors = [f"C{i % 10}" for i in range(len(logs))]
+    unit = "epoch" if all("epoch" in log for _, log, _ in logs) else "step"
     for (name, log, best), color in zip(logs, colors):
-        epochs = log["epoch"].to_numpy()
+        log = log[log["train_loss"].notna()] if unit == "step" else log  # step 0: no training yet
+        epochs = log[unit].to_numpy()
         suffix = f" {name}" if many else ""
         loss_ax.plot(epochs, log["train_loss"], color=color, marker="o", markersize=3,
                      label=f"train{suffix}")
@@ -121,20 +123,20 @@ def training_curves(logs: list[tuple[str, pd.DataFrame, int | None]]) -> bytes:
         r_ax.plot(epochs, log["val_mean_r"], color=color, marker="o", markersize=3,
                   label=f"val{suffix}")
         if best is not None and best in set(epochs):
-            row = log[log["epoch"] == best].iloc[0]
+            row = log[log[unit] == best].iloc[0]
             for ax, key in ((val_ax, "val_loss"), (r_ax, "val_mean_r")):
                 ax.scatter([best], [row[key]], s=70, facecolors="none", edgecolors=CEILING_COLOR,
                            linewidths=1.5, zorder=3)
     for ax, title in ((loss_ax, "train loss (MSE)"), (val_ax, "validation loss (MSE)"),
                       (r_ax, "validation mean r")):
         ax.set_title(title, fontsize=9, loc="left")
-        ax.set_xlabel("epoch", fontsize=8)
+        ax.set_xlabel(unit, fontsize=8)
         ax.grid(color="#f3f4f6")
         ax.xaxis.get_major_locator().set_params(integer=True)
         _style(ax)
     if many and len(logs) <= 6:  # one fold needs no legend; a dozen would cover the curves
         r_ax.legend(fontsize=7, frameon=False)
-    figure.text(0.99, 0.0, "circled: the epoch chosen on validation", ha="right", fontsize=7,
+    figure.text(0.99, 0.0, f"circled: the {unit} chosen on validation", ha="right", fontsize=7,
                 color="#6b7280")
     figure.tight_layout()
     return png_bytes(figure)
@@ -152,4 +154,78 @@ def brain_map(r_image, vmax: float | None = None, title: str | None = None) -> b
                            cmap="RdBu_r", vmax=vmax, symmetric_cbar=True, threshold=1e-6,
                            colorbar=True, draw_cross=False, annotate=True, black_bg=False,
                            title=title, resampling_interpolation="nearest")
+    return png_bytes(figure)
+
+
+def _channel_info(ch_names: list[str]):
+    """MNE info of the channels with standard 10-05 positions (case-insensitive names), and the
+    indices of the channels that have one (others cannot be drawn on a scalp map)."""
+    import mne
+
+    montage = mne.channels.make_standard_montage("colin27_1005")
+    positions = {name.upper(): name for name in montage.ch_names}
+    known = [i for i, name in enumerate(ch_names) if name.upper() in positions]
+    names = [positions[ch_names[i].upper()] for i in known]
+    info = mne.create_info(names, 200.0, "eeg")
+    info.set_montage(montage, on_missing="ignore")
+    return info, known
+
+
+def spoc_patterns(patterns: np.ndarray, ch_names: list[str], bands, importance: np.ndarray,
+                  title: str) -> bytes:
+    """Scalp maps (MNE topomaps) of a spoc model's spatial patterns: one column per band, one row
+    per filter, each titled with its share of the readout (mean over ROIs)."""
+    import mne
+
+    info, known = _channel_info(ch_names)
+    n_bands, n_filters = patterns.shape[:2]
+    figure = _figure(1.3 * n_bands + 0.4, 1.45 * n_filters + 0.7)
+    axes = figure.subplots(n_filters, n_bands, squeeze=False)
+    share = importance.mean(axis=0)  # (n_bands, K): mean over ROIs
+    for b in range(n_bands):
+        for k in range(n_filters):
+            ax = axes[k, b]
+            values = patterns[b, k, known]
+            scale = np.abs(values).max() or 1.0
+            if len(known) >= 4:
+                mne.viz.plot_topomap(values / scale, info, axes=ax, show=False, cmap="RdBu_r",
+                                     vlim=(-1, 1), contours=0, sensors=True)
+            else:
+                ax.axis("off")
+            ax.set_title(f"{bands[b][0]:g}-{bands[b][1]:g} Hz · {100 * share[b, k]:.0f} %",
+                         fontsize=7)
+    figure.suptitle(title, fontsize=9)
+    figure.tight_layout()
+    return png_bytes(figure)
+
+
+def spoc_kernels(kernels: np.ndarray, times: np.ndarray, roi_names: list[str], bands,
+                 importance: np.ndarray) -> bytes:
+    """Left: each ROI's learned haemodynamic kernel over the seconds before the volume onset.
+    Right: each ROI's readout share per band (summed over the band's filters)."""
+    figure = _figure(11.0, max(3.2, 0.22 * len(roi_names) + 1.2))
+    kernel_ax, heat_ax = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.1, 1.0]})
+    colors = [f"C{i % 10}" for i in range(len(roi_names))]
+    for r, name in enumerate(roi_names):
+        peak = np.abs(kernels[r]).max() or 1.0
+        kernel_ax.plot(times, kernels[r] / peak, color=colors[r], linewidth=1.2,
+                       label=name if len(roi_names) <= 12 else None)
+    kernel_ax.axhline(0, color="#d1d5db", linewidth=0.8)
+    kernel_ax.set_xlabel("seconds before the volume onset (frame centres)", fontsize=8)
+    kernel_ax.set_title("haemodynamic kernel per ROI (dominant shape, peak-normalised)",
+                        fontsize=9, loc="left")
+    if len(roi_names) <= 12:
+        kernel_ax.legend(fontsize=6, frameon=False, ncol=2)
+    _style(kernel_ax)
+    by_band = importance.sum(axis=2)  # (R, n_bands)
+    image = heat_ax.imshow(by_band, aspect="auto", cmap="Blues", vmin=0)
+    heat_ax.set_xticks(range(len(bands)))
+    heat_ax.set_xticklabels([f"{lo:g}-{hi:g}" for lo, hi in bands], rotation=60, fontsize=7)
+    heat_ax.set_yticks(range(len(roi_names)))
+    heat_ax.set_yticklabels(roi_names, fontsize=6 if len(roi_names) > 24 else 7)
+    heat_ax.set_xlabel("band (Hz)", fontsize=8)
+    heat_ax.set_title("share of each ROI's readout per band", fontsize=9, loc="left")
+    colorbar = figure.colorbar(image, ax=heat_ax, fraction=0.04)
+    colorbar.ax.tick_params(labelsize=7)
+    figure.tight_layout()
     return png_bytes(figure)

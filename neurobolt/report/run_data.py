@@ -31,6 +31,9 @@ class FoldData:
     predictions: dict[str, pd.DataFrame]     # held-out scan -> predictions table
     log: pd.DataFrame | None                 # one row per epoch (log.jsonl), None for ridge runs
     best_epoch: int | None
+    # an ensemble's members: (member name, its log, its chosen epoch or step), in order; a
+    # single network or spoc model is one "member" whose log is the fold's
+    member_logs: list = field(default_factory=list)
 
 
 @dataclass
@@ -87,7 +90,8 @@ def read_run(run_dir: str | Path) -> RunData:
         folds.append(FoldData(
             name=fold_dir.name if fold_dir != run_dir else (metrics.get("fold") or run_dir.name),
             path=fold_dir, predictions=read_predictions(fold_dir), log=_read_log(fold_dir),
-            best_epoch=(fold_metrics or {}).get("best_epoch")))
+            best_epoch=(fold_metrics or {}).get("best_epoch"),
+            member_logs=_member_logs(fold_dir, fold_metrics or {})))
     names = set(metrics["rois"])
     for fold in folds:
         for scan, frame in fold.predictions.items():
@@ -127,6 +131,21 @@ def _read_log(fold_dir: Path) -> pd.DataFrame | None:
             logger.warning("%s: line %d is not JSON; the curves stop before it", path, number)
             break
     return pd.DataFrame(rows) if rows else None
+
+
+def _member_logs(fold_dir: Path, fold_metrics: dict) -> list:
+    """(name, log, chosen epoch or step) of every trained member of a fold with a log."""
+    members = fold_metrics.get("members") or [{}]
+    found = []
+    for k, member in enumerate(members):
+        folder = fold_dir if len(members) == 1 else fold_dir / f"member-{k + 1:02d}"
+        log = _read_log(folder)
+        if log is not None:
+            best = member.get("best_step", member.get("best_epoch"))
+            if best is None and len(members) == 1:
+                best = fold_metrics.get("best_epoch")
+            found.append((f"member {k + 1}" if len(members) > 1 else "", log, best))
+    return found
 
 
 def _read_ablation(run_dir: Path) -> tuple[pd.DataFrame | None, Path | None]:

@@ -7,8 +7,8 @@ import pytest
 
 from neurobolt.errors import ConfigError
 from neurobolt.model import build_model
-from neurobolt.train.optim import (OptimConfig, build_optimizer, learning_rate, parameter_groups,
-                                   set_learning_rate)
+from neurobolt.train.optim import (FINETUNE_OPTIM, OptimConfig, build_optimizer, learning_rate,
+                                   parameter_groups, set_learning_rate)
 
 
 @pytest.fixture(scope="module")
@@ -23,13 +23,14 @@ def _group_of(groups, name):
 
 
 def test_every_parameter_is_in_exactly_one_group(model):
-    groups = parameter_groups(model, OptimConfig())
+    groups = parameter_groups(model, FINETUNE_OPTIM)
     names = [n for g in groups for n in g["names"]]
     assert sorted(names) == sorted(n for n, _ in model.named_parameters())
 
 
 def test_layer_wise_decay_and_weight_decay(model):
-    groups = parameter_groups(model, OptimConfig(layer_decay=0.5, weight_decay=0.05))
+    config = OptimConfig(layer_decay=0.5, weight_decay=0.05).over(FINETUNE_OPTIM)
+    groups = parameter_groups(model, config)
     depth = model.config.depth
     # embeddings are layer 0, block i is layer i + 1, new modules at the full rate
     assert _group_of(groups, "temporal_spatial.pos_embed")["lr_scale"] == 0.5 ** (depth + 1)
@@ -49,7 +50,7 @@ def test_layer_wise_decay_and_weight_decay(model):
 
 
 def test_scaled_rates_reach_the_optimizer(model):
-    optimizer = build_optimizer(model, OptimConfig(layer_decay=0.5))
+    optimizer = build_optimizer(model, OptimConfig(layer_decay=0.5).over(FINETUNE_OPTIM))
     set_learning_rate(optimizer, 1e-3)
     rates = sorted({round(g["lr"], 12) for g in optimizer.param_groups})
     assert rates == [round(1e-3 * 0.5 ** k, 12) for k in (3, 2, 1, 0)]
@@ -57,11 +58,11 @@ def test_scaled_rates_reach_the_optimizer(model):
 
 def test_spectral_only_model_trains_everything_at_the_full_rate():
     model = build_model(["FP1", "C3"], ["a"], preset="tiny", use_temporal_spatial=False)
-    assert {g["lr_scale"] for g in parameter_groups(model, OptimConfig())} == {1.0}
+    assert {g["lr_scale"] for g in parameter_groups(model, FINETUNE_OPTIM)} == {1.0}
 
 
 def test_schedule_warms_up_then_decays_to_min_lr():
-    config = OptimConfig(lr=1e-3, min_lr=1e-6, warmup_epochs=2)
+    config = OptimConfig(lr=1e-3, min_lr=1e-6, warmup_epochs=2).over(FINETUNE_OPTIM)
     steps, epochs = 10, 6
     rates = [learning_rate(s, steps, epochs, config) for s in range(steps * epochs)]
     assert rates[0] == pytest.approx(1e-3 / 20)

@@ -18,8 +18,8 @@ def split_run(tmp_path_factory, prepared_small):
     from neurobolt.train import TrainConfig
 
     sheet = write_subject_sheet(tmp_path_factory.mktemp("sheet") / "split.tsv", prepared_small.subjects)
-    config = TrainConfig(preset="tiny", epochs=3, batch_size=16, model_overrides={"depth": 1},
-                         split_sheet=str(sheet))
+    config = TrainConfig(model="neurobolt", preset="tiny", epochs=3, batch_size=16,
+                         model_overrides={"depth": 1}, split_sheet=str(sheet))
     run_dir = tmp_path_factory.mktemp("runs") / "run"
     return train(prepared_small.root, run_dir, config, progress=False), config, sheet
 
