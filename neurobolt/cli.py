@@ -44,6 +44,10 @@ class Parser(argparse.ArgumentParser):
         self.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                           help="show debug logging (MNE included)")
 
+    def error(self, message: str):
+        """A usage error is one line too (the usage is one ``--help`` away), exit status 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
 
 class _OptionsToFlags(logging.Filter):
     """Rename the Python option names of a log record (``allow_gaps=True``) to the command's flags."""

@@ -282,6 +282,10 @@ class SpocModel(nn.Module):
         # what turns filters into scalp patterns (:meth:`patterns`)
         self.register_buffer("band_covariance",
                              torch.zeros(config.n_bands, config.n_channels, config.n_channels))
+        # each filter's share of each ROI's prediction on the training data (zeros until
+        # trained; see :meth:`measure_importance`)
+        self.register_buffer("readout_share",
+                             torch.zeros(config.n_rois, config.n_bands, config.n_filters))
         # set by training and loading: the typed preprocessing prediction redoes, provenance
         self.preprocessing = None
         self.extra: dict = {}
@@ -380,11 +384,27 @@ class SpocModel(nn.Module):
         variance = np.einsum("bkc,bkc->bk", patterns, filters)
         return patterns / np.where(np.abs(variance) > 0, variance, 1.0)[..., None]
 
-    def importance(self) -> np.ndarray:
-        """(n_rois, n_bands, K): each filter's share of each ROI's readout, from the size of its
-        kernels (both features, every frame; the features are z-scores, so sizes compare)."""
-        kernels = self.kernels().detach().double().abs().sum(dim=-1)        # (R, n_features)
+    @torch.no_grad()
+    def measure_importance(self, features: torch.Tensor) -> None:
+        """Store each filter's share of each ROI's prediction (``readout_share``), measured on
+        ``features`` (N, n_frames, n_features) of the training windows: the sd over windows of
+        what the filter's two features add to the ROI, normalised to sum to 1 per ROI."""
         c = self.config
+        added = torch.einsum("ntj,rjt->nrj", features.double(), self.kernels().double())
+        per_filter = added.reshape(len(features), c.n_rois, 2, c.n_bands * c.n_filters).sum(dim=2)
+        spread = per_filter.std(dim=0).reshape(c.n_rois, c.n_bands, c.n_filters)
+        total = spread.sum(dim=(1, 2), keepdim=True)
+        self.readout_share.copy_((spread / total.clamp_min(1e-300)).float())
+
+    def importance(self) -> np.ndarray:
+        """(n_rois, n_bands, K): each filter's share of each ROI's prediction on the training data
+        (:meth:`measure_importance`); an untrained model, without one, is judged by the size of
+        its kernels."""
+        share = self.readout_share.double().numpy()
+        if share.sum() > 0:
+            return share
+        c = self.config
+        kernels = self.kernels().detach().double().abs().sum(dim=-1)        # (R, n_features)
         weight = kernels.reshape(c.n_rois, 2, c.n_bands, c.n_filters).sum(dim=1).numpy()
         total = weight.sum(axis=(1, 2), keepdims=True)
         return weight / np.where(total > 0, total, 1.0)

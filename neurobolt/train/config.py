@@ -227,11 +227,13 @@ class TrainConfig(Config):
                     f"{_names(wrong)} {'applies' if len(wrong) == 1 else 'apply'} to the NeuroBOLT "
                     "network (TrainConfig.model 'neurobolt'), not to TrainConfig.model 'spoc', "
                     "which trains in full-batch steps (TrainConfig.steps)",
-                    options=[f"TrainConfig.{n}" for n in wrong] + ["TrainConfig.model"])
+                    options=[f"TrainConfig.{n}" for n in wrong] + ["TrainConfig.model",
+                                                                   "TrainConfig.steps"])
         elif "steps" in given:
             raise ConfigError("TrainConfig.steps applies to TrainConfig.model 'spoc'; the "
                               "network trains in epochs (TrainConfig.epochs)",
-                              options=["TrainConfig.steps", "TrainConfig.model"])
+                              options=["TrainConfig.steps", "TrainConfig.model",
+                                       "TrainConfig.epochs"])
 
     # ------------------------------------------------------------------ the recipe
     def recipe_name(self) -> str | None:

@@ -278,5 +278,7 @@ def fit_spoc(grid: GridSpectra, train: Mapping[str, np.ndarray], val: Mapping[st
     if best["state"] is None:
         raise SpocTrainingError(f"{label}: no step gave a finite validation score")
     model.load_state_dict(best["state"])
+    model.eval()
+    model.measure_importance(train_part.features(model).detach())
     return SpocFit(model.eval(), best["step"], float(best["score"]), history,
                    time.perf_counter() - started)

@@ -108,7 +108,7 @@ def test_rerun_refused_and_resume_checks_identity(split_run, prepared_small):
     result, config, _ = split_run
     with pytest.raises(ConfigError, match="already holds a finished run"):
         train(prepared_small.root, result.run_dir, config, progress=False)
-    with pytest.raises(ConfigError, match="different config"):
+    with pytest.raises(ConfigError, match="different TrainConfig.seed"):
         train(prepared_small.root, result.run_dir, config.replace(seed=5), resume=True,
               progress=False)
 
@@ -160,8 +160,10 @@ def test_ridge_only_run_exports_a_predicting_model(prepared_small, subject_sheet
     from neurobolt.model import load_model
     from neurobolt.model.ridge import RidgeModel
 
+    from neurobolt.train import TrainConfig
+
     result = train(prepared_small.root, tmp_path / "ridge",
-                   tiny_config(model="ridge", split_sheet=str(subject_sheet)), progress=False)
+                   TrainConfig(model="ridge", split_sheet=str(subject_sheet)), progress=False)
     assert result.metrics["model"] == "ridge" and result.metrics["baseline"] is None
     assert result.metrics["best_epoch"] is None
     model = load_model(tmp_path / "ridge" / "model")
