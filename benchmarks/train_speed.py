@@ -6,12 +6,16 @@
   (windows sliced from the memory-mapped EEG by ``WindowDataset.get_batch`` through the
   DataLoader), validation excluded.
 * ``loader_fraction``: the share of the loop's time spent waiting for batches.
+* ``spoc_samples_per_s``: the spatial-spectral filter model (``--model spoc``) trains full batch:
+  every step uses every training window, so its rate is windows x steps / seconds of the steps
+  (validation excluded); ``spoc_spectra_s`` is the one-off computation of the scans' spectra.
 
 The two are timed in alternation (this VM's speed drifts with its neighbours) and the medians are
 reported; their ratio is the loop's efficiency (target >= 0.9 on CPU). The study is simulated and
 prepared into a temporary folder first. Prints a table and, last, one JSON line.
 
     python benchmarks/train_speed.py [--preset tiny] [--batch-size 64] [--steps 8] [--repeats 3]
+        [--spoc-steps 50]
 """
 from __future__ import annotations
 
@@ -37,6 +41,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="alternating timed runs of each")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
+    parser.add_argument("--spoc-steps", type=int, default=50, help="spoc steps per timed run")
     args = parser.parse_args()
 
     import torch.nn.functional as F
@@ -65,8 +70,9 @@ def main() -> None:
         train = WindowDataset(prepared, rows)
         val = WindowDataset(prepared, {scans[2]: np.arange(16)})
         assert len(train) == n_train, (len(train), n_train)
-        config = TrainConfig(preset=args.preset, epochs=1, batch_size=args.batch_size,
-                             baseline=False, precision="bf16" if bf16 else "fp32")
+        config = TrainConfig(model="neurobolt", preset=args.preset, epochs=1,
+                             batch_size=args.batch_size, baseline=False,
+                             precision="bf16" if bf16 else "fp32").resolved()
 
         def new_model():
             torch.manual_seed(0)
@@ -109,13 +115,39 @@ def main() -> None:
             record = result.history[0]
             return n_train / record["train_seconds"], record["loader_wait_fraction"]
 
-        step_rates, loop_rates, waits = [], [], []
+        def spoc_rate() -> tuple[float, float]:
+            from neurobolt.model import SpocConfig
+            from neurobolt.train.spoc import GridSpectra, SpocRecipe, fit_spoc
+
+            spoc_config = SpocConfig(ch_names=tuple(prepared.channel_names),
+                                     roi_names=tuple(prepared.roi_names), kernel_rank=1)
+            started = time.perf_counter()
+            grid = GridSpectra(prepared, prepared.channel_names, spoc_config)
+            for scan in scans:
+                grid.get(scan)
+            spectra_s = time.perf_counter() - started
+            parts = {}
+            for scan, row in rows:
+                parts.setdefault(scan, []).append(row)
+            recipe = SpocRecipe(steps=args.spoc_steps, eval_every=args.spoc_steps)
+            fit = fit_spoc(grid, {s: np.array(r) for s, r in parts.items()},
+                           {scans[2]: np.arange(16)},
+                           lambda s, r: WindowDataset(prepared, {s: r}).targets(),
+                           prepared.roi_names, recipe, seed=0, config=spoc_config)
+            # the history's time stamps: validation at step 0 and at the end, steps between
+            steps_s = fit.history[-1]["seconds"] - fit.history[0]["seconds"]
+            return n_train * args.spoc_steps / steps_s, spectra_s
+
+        step_rates, loop_rates, waits, spoc_rates, spectra = [], [], [], [], []
         loop_rate()  # warm-up (first DataLoader, page cache)
         for _ in range(args.repeats):
             step_rates.append(model_step_rate())
             rate, wait = loop_rate()
             loop_rates.append(rate)
             waits.append(wait)
+            rate, seconds = spoc_rate()
+            spoc_rates.append(rate)
+            spectra.append(seconds)
 
     step_rate, loop = statistics.median(step_rates), statistics.median(loop_rates)
     result = {
@@ -127,11 +159,18 @@ def main() -> None:
         "loader_fraction": round(statistics.median(waits), 4),
         "model_step_runs": [round(x, 2) for x in step_rates],
         "loop_runs": [round(x, 2) for x in loop_rates],
+        "spoc_samples_per_s": round(statistics.median(spoc_rates), 1),
+        "spoc_over_network_loop": round(statistics.median(spoc_rates) / loop, 1),
+        "spoc_spectra_s": round(statistics.median(spectra), 3),
+        "spoc_runs": [round(x, 1) for x in spoc_rates],
     }
     print(f"preset {args.preset}, batch {args.batch_size}, {device}, {result['precision']}")
     print(f"  model step   {step_rate:8.1f} samples/s  (runs: {result['model_step_runs']})")
     print(f"  real loop    {loop:8.1f} samples/s  (runs: {result['loop_runs']})")
     print(f"  loop / step  {loop / step_rate:8.3f}   loader wait {result['loader_fraction']:.2%}")
+    print(f"  spoc         {result['spoc_samples_per_s']:8.1f} samples/s  "
+          f"({result['spoc_over_network_loop']}x the network's loop; spectra once: "
+          f"{result['spoc_spectra_s']:.2f} s)")
     print(json.dumps(result))
 
 

@@ -1,10 +1,13 @@
 """Shared test fixtures.
 
-Real data and reference fixtures live in ``../shared`` next to the repository (also in CI). Tests
-that need them fail loudly when they are missing: a skipped test would turn a broken CI green.
+Real data and reference fixtures live in ``../shared`` next to the repository (README, "Test
+data"). Under ``CI=true`` a test that needs a missing one fails loudly (a skipped test would turn a
+broken CI green); elsewhere, on a plain clone, it is skipped with one line naming what is missing
+and where to get it, and every test that runs on generated data still runs.
 """
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -13,15 +16,27 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 
+# where each folder of ../shared comes from (README, "Test data")
+SHARED_SOURCES = {
+    "reference": "the NeuroBOLT/LaBraM random-weight reference checkpoints (README, Test data)",
+    "difumo64": "DiFuMo-64 from TemplateFlow (tpl-MNI152NLin2009cAsym, res-02, 64 dimensions)",
+    "neurobolt_release_fmri": "the fMRI tables of the public NeuroBOLT release (CC BY 4.0)",
+    "eeg_samples": "MNE-Python's testing data (mne.datasets.testing)",
+}
+
 
 def shared_path(*parts: str) -> Path:
-    """Path of a file under ``../shared``; fails the test (never skips) when it is missing."""
+    """Path of a file under ``../shared``. Missing: fails under ``CI=true``, else skips the test
+    with one line naming the file and where to get it."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.fail(
-            f"required shared file {path} is missing: tests expect ../shared next to the repository",
-            pytrace=False,
-        )
+        source = next((text for folder, text in SHARED_SOURCES.items() if folder in parts),
+                      "the project's test data")
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"required shared file {path} is missing (CI=true): tests expect ../shared "
+                        "next to the repository", pytrace=False)
+        pytest.skip(f"test data missing: ../shared/{'/'.join(parts[:2])} ({source}; README, "
+                    "Test data)")
     return path
 
 
@@ -67,8 +82,10 @@ def tiny_split_run(tmp_path_factory, prepared_small):
     from neurobolt.train import TrainConfig, train
 
     sheet = write_subject_sheet(tmp_path_factory.mktemp("sheet") / "split.tsv", prepared_small.subjects)
-    config = TrainConfig(model="neurobolt", preset="tiny", epochs=1, batch_size=16,
-                         model_overrides={"depth": 1},
+    # the published recipe and readout: one epoch of it gives predictions that vary from window
+    # to window (per-ROI queries start from a shared query and need longer)
+    config = TrainConfig(model="neurobolt", recipe="finetune", preset="tiny", epochs=1,
+                         batch_size=16, model_overrides={"depth": 1},
                          split_sheet=str(sheet))
     return train(prepared_small.root, tmp_path_factory.mktemp("runs") / "run", config, progress=False)
 

@@ -121,8 +121,8 @@ class TrainConfig(Config):
     selection: str | None = None  # val_mse | val_r
     # augmentation: shift each training window by a random amount in [-shift_s, +shift_s] seconds
     shift_s: float | None = None
-    # augmentation: the share of channels zeroed at random in each training window (network) or
-    # each recording and step (spoc)
+    # augmentation: the share of channels dropped at random from each training batch (network: left
+    # out, as a recording's missing channels are) or zeroed in each recording and step (spoc)
     channel_dropout: float | None = None
 
     # --- execution

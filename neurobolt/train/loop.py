@@ -164,13 +164,19 @@ def fit(model, train_windows, val_windows, config: TrainConfig, fold_dir: Path, 
                 wait_s += step_started - fetch_started
                 eeg = eeg.to(device, non_blocking=True)
                 target = target.to(device, non_blocking=True)
-                if config.channel_dropout:  # each window loses a random share of its channels
-                    keep = torch.rand(eeg.shape[:2] + (1,), device=device) >= config.channel_dropout
-                    eeg = eeg * keep
+                index = channel_index
+                if config.channel_dropout:
+                    # the batch loses a random share of its channels, as a recording that lacks
+                    # them is predicted: from the channels it has (zeros would be out of
+                    # distribution, most of all for log spectra)
+                    keep = torch.rand(len(channel_index)) >= config.channel_dropout
+                    keep[torch.randint(len(channel_index), (1,))] = True  # never none
+                    eeg, index = eeg[:, keep.to(eeg.device)], channel_index[keep.to(
+                        channel_index.device)]
                 set_learning_rate(optimizer, learning_rate(step, steps_per_epoch, config.epochs,
                                                            config.optim))
                 with autocast:
-                    predicted = model(eeg, channel_index)
+                    predicted = model(eeg, index)
                 loss = F.mse_loss(predicted.float(), target)
                 loss_value = dist.mean(float(loss.detach()))
                 if not math.isfinite(loss_value):

@@ -48,8 +48,10 @@ class OptimConfig(Config):
                   for name in self.RECIPE_FIELDS}
         own_warmup = self.warmup_epochs is not None or self.warmup_fraction is not None
         source = self if own_warmup else recipe
-        return OptimConfig(**values, warmup_epochs=source.warmup_epochs,
-                           warmup_fraction=source.warmup_fraction, grad_clip=self.grad_clip)
+        merged = OptimConfig(**values, warmup_epochs=source.warmup_epochs,
+                             warmup_fraction=source.warmup_fraction, grad_clip=self.grad_clip)
+        merged.validate()  # e.g. a given min_lr above the recipe's lr
+        return merged
 
     def validate(self) -> None:
         problems = []

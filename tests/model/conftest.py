@@ -8,16 +8,11 @@ import torch
 
 from neurobolt.model import build_model, load_model
 from neurobolt.resources import NEUROBOLT_26_CHANNELS
-
-REFERENCE = Path(__file__).resolve().parents[2].parent / "shared" / "reference"
-
+from tests.conftest import shared_path
 
 def reference_file(name: str) -> Path:
-    """A file of ../shared/reference; fails (never skips) when missing, like tests/conftest.py."""
-    path = REFERENCE / name
-    if not path.exists():
-        pytest.fail(f"required shared file {path} is missing", pytrace=False)
-    return path
+    """A file of ../shared/reference (missing: fails under CI=true, else skips; tests/conftest.py)."""
+    return shared_path("reference", name)
 
 
 @pytest.fixture(scope="session")

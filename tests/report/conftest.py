@@ -13,7 +13,6 @@ import pytest
 TINY = {"model": "neurobolt", "preset": "tiny", "epochs": 1, "batch_size": 16, "model_overrides": {"depth": 1}}
 DIFUMO = ("data", "difumo64")
 UNKNOWN_ROI = "Not a DiFuMo region"
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 
 
 @pytest.fixture(scope="session")
@@ -32,12 +31,10 @@ def loso_run(tmp_path_factory, prepared_small):
 
 
 def difumo_file(name: str) -> Path:
-    """A DiFuMo-64 file of ../shared; fails (never skips) when it is missing."""
-    path = SHARED.joinpath(*DIFUMO, name)
-    if not path.is_file():
-        pytest.fail(f"required shared file {path} is missing: tests expect ../shared next to the "
-                    "repository", pytrace=False)
-    return path
+    """A DiFuMo-64 file of ../shared (missing: fails under CI=true, else skips)."""
+    from tests.conftest import shared_path
+
+    return shared_path(*DIFUMO, name)
 
 
 def difumo_names() -> list[str]:

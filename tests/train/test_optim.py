@@ -74,7 +74,14 @@ def test_schedule_warms_up_then_decays_to_min_lr():
 
 
 @pytest.mark.parametrize("field, value", [("lr", 0.0), ("layer_decay", 1.5), ("min_lr", 1.0),
-                                          ("grad_clip", -1.0), ("warmup_epochs", -1)])
+                                          ("grad_clip", -1.0), ("warmup_epochs", -1),
+                                          ("warmup_fraction", 1.0)])
 def test_bad_optimiser_settings_are_refused(field, value):
-    with pytest.raises(ConfigError, match=field):
-        OptimConfig(**{field: value}).validate()
+    with pytest.raises(ConfigError, match=field):  # min_lr above the learning rate it decays from
+        OptimConfig(**{field: value}).over(FINETUNE_OPTIM).validate()
+
+
+def test_unset_fields_come_from_the_recipe_and_a_half_set_config_is_incomplete():
+    assert OptimConfig().over(FINETUNE_OPTIM) == FINETUNE_OPTIM
+    with pytest.raises(ConfigError, match="no value for lr"):
+        build_optimizer(build_model(["C3"], ["a"], preset="tiny"), OptimConfig(layer_decay=0.5))

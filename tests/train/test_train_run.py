@@ -48,8 +48,9 @@ def test_run_folder_holds_everything(split_run, prepared_small):
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in log] == [1, 2, 3]
     assert {"train_loss", "val_loss", "val_mean_r", "lr", "seconds"} <= set(log[0])
-    # the best epoch is the one with the lowest validation MSE
-    assert metrics["best_epoch"] == 1 + int(np.argmin([r["val_loss"] for r in log]))
+    # the from-scratch recipe keeps the epoch with the highest validation mean r
+    assert json.loads((run / "config.json").read_text())["resolved"]["selection"] == "val_r"
+    assert metrics["best_epoch"] == 1 + int(np.argmax([r["val_mean_r"] for r in log]))
 
 
 def test_exported_model_reproduces_the_heldout_predictions(split_run, prepared_small):
