@@ -47,7 +47,8 @@ def parse_variant(text: str) -> tuple[str, dict, dict]:
     return name, recipe, model
 
 
-def run_cache(cache: str, variants, n_members: int, show_test: bool) -> dict[str, dict]:
+def run_cache(cache: str, variants, n_members: int, show_test: bool,
+              curve: bool = False) -> dict[str, dict]:
     prepared = PreparedDataset.open(cache)
     subjects = sorted(prepared.subjects)
     groups = {"train": subjects[:-2], "val": [subjects[-2]], "test": [subjects[-1]]}
@@ -76,6 +77,8 @@ def run_cache(cache: str, variants, n_members: int, show_test: bool) -> dict[str
             steps.append(fit.best_step)
             for part in totals:
                 totals[part] = totals[part] + predict_windows(fit.model, windows[part])[rois].to_numpy()
+            if curve:  # the ensemble so far: how validation r grows with the members
+                results.setdefault(f"{name}:curve", []).append(mean_r(totals["val"], windows["val"]))
         results[name] = {part: mean_r(totals[part], windows[part]) for part in totals}
         results[name]["seconds"] = time.perf_counter() - started
         results[name]["steps"] = steps
@@ -94,10 +97,13 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=["base"])
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--test", action="store_true", help="also print test scores")
+    parser.add_argument("--curve", action="store_true",
+                        help="print the validation r of the ensemble after each member")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     variants = [parse_variant(v) for v in args.variants]
-    table = {cache: run_cache(cache, variants, args.members, args.test) for cache in args.caches}
+    table = {cache: run_cache(cache, variants, args.members, args.test, args.curve)
+             for cache in args.caches}
     print("\nmean over caches (validation subjects)" + (" and test subjects" if args.test else ""))
     for name in ["ridge"] + [v[0] for v in variants]:
         val = np.mean([table[c][name]["val"] for c in args.caches])
@@ -105,6 +111,10 @@ def main() -> None:
         if args.test:
             line += f"  test r {np.mean([table[c][name]['test'] for c in args.caches]):.3f}"
         print(line)
+        if args.curve:
+            curves = np.array([table[c][f"{name}:curve"] for c in args.caches])
+            print("    validation r by members: " + " ".join(
+                f"{k + 1}:{v:.3f}" for k, v in enumerate(curves.mean(axis=0))))
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ from neurobolt.cli import main
 @pytest.mark.slow
 def test_demo_runs_the_pipeline_end_to_end(tmp_path, capsys):
     out = tmp_path / "demo"
-    code = main(["demo", "--out", str(out), "--subjects", "3", "--minutes", "1.5", "--epochs", "1",
-                 "--seed", "3", "--no-progress"])
+    code = main(["demo", "--out", str(out), "--subjects", "3", "--minutes", "1.5", "--ensemble", "2",
+                 "--steps", "40", "--seed", "3", "--no-progress"])
     assert code == 0
     printed = capsys.readouterr().out
     summary = json.loads((out / "demo_summary.json").read_text())
@@ -25,7 +25,8 @@ def test_demo_runs_the_pipeline_end_to_end(tmp_path, capsys):
     assert 0 < summary["ceiling_mean_r"] < 1
     # the EEG-only prediction of the held-out subject: one row per TR from the first full window
     table = pd.read_csv(out / f"{summary['test_scan']}_predicted.tsv", sep="\t")
-    assert list(table.columns[1:]) == [f"sim_roi_{i:02d}" for i in range(1, 17)]
+    rois = [f"sim_roi_{i:02d}" for i in range(1, 17)]
+    assert list(table.columns[1:]) == rois + [f"{r}_sd" for r in rois]
     assert table["onset_s"].iloc[0] >= 16.0 and np.allclose(np.diff(table["onset_s"]), 2.1)
     assert np.isfinite(table.iloc[:, 1:].to_numpy()).all()
     # at the volume markers, predict reproduces the evaluation's held-out predictions
@@ -33,9 +34,15 @@ def test_demo_runs_the_pipeline_end_to_end(tmp_path, capsys):
     report = out / "run" / "report" / "report.html"
     assert report.is_file() and "<img" in report.read_text()
     assert (out / "run" / "metrics.json").is_file() and (out / "run" / "model" / "config.json").is_file()
+    # the default model of `neurobolt train`, its members' spread beside the prediction, what
+    # chose it and whether it beats ridge on validation
+    assert summary["model"] == "spoc" and summary["ensemble"] == 2
+    assert "model = spoc, ensemble of 2" in printed and "(what chose the model)" in printed
+    assert summary["warnings"] == json.loads((out / "run" / "metrics.json").read_text())["warnings"]
+    assert "What the model learned" in report.read_text()
     # a rerun replaces the demo's own folder
-    assert main(["demo", "--out", str(out), "--subjects", "3", "--minutes", "1.5", "--epochs", "1",
-                 "--seed", "3", "--no-progress"]) == 0
+    assert main(["demo", "--out", str(out), "--subjects", "3", "--minutes", "1.5", "--ensemble", "2",
+                 "--steps", "40", "--seed", "3", "--no-progress"]) == 0
 
 
 def test_demo_refuses_a_folder_it_did_not_write(tmp_path, capsys):
@@ -48,7 +55,9 @@ def test_demo_refuses_a_folder_it_did_not_write(tmp_path, capsys):
 
 
 @pytest.mark.bad_input
-@pytest.mark.parametrize("option", [["--minutes", "-1"], ["--subjects", "2"], ["--epochs", "0"]])
+@pytest.mark.parametrize("option", [["--minutes", "-1"], ["--subjects", "2"], ["--epochs", "0"],
+                                    ["--ensemble", "0"], ["--steps", "-5"],
+                                    ["--epochs", "3"]])  # the default spoc model has no epochs
 def test_demo_rejects_impossible_options(tmp_path, option, capsys):
     code = main(["demo", "--out", str(tmp_path / "new"), *option])
     assert code == 2

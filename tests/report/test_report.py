@@ -261,3 +261,51 @@ def test_a_noise_ceiling_that_is_not_one_is_refused(split_run, tmp_path, refused
     refused(["report", split_run, "--noise-ceiling", path, "--out", tmp_path / "out"],
             inputs=[split_run, path], match="is not a noise-ceiling table")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture(scope="module")
+def spoc_report(tmp_path_factory, prepared_small):
+    """A spoc ensemble run (3 members, few steps) and its report."""
+    from neurobolt.train import TrainConfig, train
+    from tests.conftest import write_subject_sheet
+
+    sheet = write_subject_sheet(tmp_path_factory.mktemp("sheet") / "split.tsv",
+                                prepared_small.subjects)
+    run = train(prepared_small.root, tmp_path_factory.mktemp("spoc") / "run",
+                TrainConfig(split_sheet=str(sheet), ensemble=3, steps=40), progress=False).run_dir
+    return run, report(run)
+
+
+def test_a_spoc_report_shows_what_the_model_learned(spoc_report, page_images):
+    from neurobolt.model import load_model
+
+    run, path = spoc_report
+    folder = path.parent
+    for name in ("spoc_patterns.png", "spoc_kernels.png", "training_curves.png"):
+        assert (folder / name).stat().st_size > 5000, name
+    page = path.read_text()
+    assert "What the model learned" in page and "member 1 of the 3 averaged" in page
+    assert "Haufe" in page and "model <b>spoc (ensemble of 3)</b>" in page
+    assert len(page_images(page)) == 5  # per-ROI r, patterns, kernels, time courses, curves
+    member = load_model(run / "model").members[0]
+    shares = member.importance()
+    assert shares.shape == (4, 10, 2) and np.allclose(shares.sum(axis=(1, 2)), 1.0)
+
+
+def test_warnings_come_first_in_the_report(spoc_report):
+    run, path = spoc_report
+    metrics = json.loads((run / "metrics.json").read_text())
+    page = path.read_text()
+    if metrics["warnings"]:
+        assert page.index('id="warnings"') < page.index('id="rois"')
+        assert metrics["warnings"][0].split(":")[0] in page
+    else:
+        assert "Read this first" not in page
+    forced = dict(metrics, warnings=["the chosen model's validation mean r is -0.100 (<= 0)"])
+    (run / "metrics.json").write_text(json.dumps(forced))
+    try:
+        again = report(run).read_text()
+    finally:
+        (run / "metrics.json").write_text(json.dumps(metrics))
+    assert again.index('id="warnings"') < again.index('id="rois"') and "Read this first" in again
+    assert "validation mean r is -0.100 (&lt;= 0)" in again

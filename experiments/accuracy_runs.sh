@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The runs behind the README's accuracy section: 3 simulator seeds x 2 layouts (BIDS and the
+# NeuroBOLT release layout of the same study), 6 subjects x 10 min each; sub-01..04 train, sub-05
+# validates (every choice: epoch, step, penalty), sub-06 is the held-out test subject.
+#
+#   bash experiments/accuracy_runs.sh WORKDIR [ROWS...]
+#
+# ROWS (default: all): spoc spoc1 nb_scratch nb_scratch_mean nb_finetune nb_scratch_x3
+# Each run is an ordinary `neurobolt train` run folder WORKDIR/runs/<study>/<row>; a finished run
+# is kept (rerunning the script only adds what is missing). Then:
+#   python experiments/accuracy_table.py WORKDIR
+set -euo pipefail
+work=${1:?usage: accuracy_runs.sh WORKDIR [ROWS...]}
+shift
+rows=("${@:-spoc spoc1 nb_scratch nb_scratch_mean nb_finetune nb_scratch_x3}")
+rows=(${rows[@]})
+mkdir -p "$work/runs"
+cd "$work"
+
+printf 'subject\tsplit\nsub-01\ttrain\nsub-02\ttrain\nsub-03\ttrain\nsub-04\ttrain\nsub-05\tval\nsub-06\ttest\n' > sheet_bids.tsv
+printf 'subject\tsplit\nsub01\ttrain\nsub02\ttrain\nsub03\ttrain\nsub04\ttrain\nsub05\tval\nsub06\ttest\n' > sheet_release.tsv
+
+options() {  # the train options of a row
+    case "$1" in
+        spoc) echo "" ;;                                   # the default: a spoc ensemble
+        spoc1) echo "--ensemble 1" ;;                      # one spoc network
+        nb_scratch) echo "--model neurobolt" ;;            # from-scratch recipe, query readout
+        nb_scratch_mean) echo "--model neurobolt --readout mean" ;;
+        nb_finetune) echo "--model neurobolt --recipe finetune" ;;   # the published recipe
+        nb_scratch_x3) echo "--model neurobolt --ensemble 3" ;;
+        *) echo "unknown row $1" >&2; exit 2 ;;
+    esac
+}
+
+for seed in 1 2 3; do
+    [ -d "sim$seed" ] || neurobolt simulate "sim$seed" --subjects 6 --minutes 10 --seed "$seed" \
+        --layout neurobolt --no-progress
+    [ -f "cache$seed/dataset.json" ] || neurobolt prepare "sim$seed" --out "cache$seed" --no-progress
+    [ -f "cache${seed}r/dataset.json" ] || neurobolt prepare "sim$seed/neurobolt_release" \
+        --out "cache${seed}r" --no-progress
+done
+
+for row in "${rows[@]}"; do
+    for seed in 1 2 3; do
+        for layout in bids release; do
+            if [ "$layout" = bids ]; then cache="cache$seed"; else cache="cache${seed}r"; fi
+            study="seed$seed-$layout"
+            # an ensemble of networks costs three network runs: the BIDS layout only
+            [ "$row" = nb_scratch_x3 ] && [ "$layout" = release ] && continue
+            out="runs/$study/$row"
+            [ -f "$out/metrics.json" ] && continue
+            [ -d "$out" ] && resume=--resume || resume=
+            mkdir -p "runs/$study"
+            # shellcheck disable=SC2046
+            neurobolt train "$cache" --out "$out" --split-sheet "sheet_$layout.tsv" --no-progress \
+                $(options "$row") $resume > "runs/$study/$row.log" 2>&1
+        done
+    done
+done

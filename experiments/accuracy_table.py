@@ -1,0 +1,98 @@
+"""The README's accuracy table from the runs of ``experiments/accuracy_runs.sh``.
+
+For every row (a model configuration) over the studies (simulator seed x layout) that have it:
+held-out mean r (mean ± sd over studies), the ridge baseline's on the same runs, how many ROIs beat
+ridge (mean over studies), the validation mean r that chose the model, wall time; the simulator's
+noise ceiling of the held-out scan (its BIDS scan; the release layout holds the same study); and a
+paired comparison with ridge over studies (Wilcoxon signed-rank and a sign test on the per-study
+mean r) and over study x ROI pairs.
+
+    python experiments/accuracy_table.py WORKDIR [--markdown]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.stats import binomtest, wilcoxon
+
+LABELS = {
+    "spoc": "spoc ensemble (default: 10 members)",
+    "spoc1": "spoc, one network",
+    "nb_scratch": "NeuroBOLT, from-scratch recipe, query readout",
+    "nb_scratch_mean": "NeuroBOLT, from-scratch recipe, mean readout",
+    "nb_finetune": "NeuroBOLT, published recipe (no pre-trained weights)",
+    "nb_scratch_x3": "NeuroBOLT, from-scratch recipe, ensemble of 3",
+}
+
+
+def ceiling(work: Path, study: str, metrics: dict) -> float:
+    seed = re.match(r"seed(\d+)", study).group(1)
+    table = pd.read_csv(work / f"sim{seed}_truth" / "noise_ceiling.tsv", sep="\t")
+    subject = re.sub(r"\D", "", metrics["split"]["test"][0])[:2]  # sub-06_task... or sub06-scan01
+    rows = table[table["subject"].astype(str).str.replace(r"\D", "", regex=True) == subject]
+    return float(rows["r"].mean())
+
+
+def collect(work: Path) -> pd.DataFrame:
+    records = []
+    for path in sorted(work.glob("runs/*/*/metrics.json")):
+        study, row = path.parent.parent.name, path.parent.name
+        m = json.loads(path.read_text())
+        model = np.array([m["rois"][r]["r"] for r in sorted(m["rois"])])
+        ridge = np.array([m["baseline"]["rois"][r]["r"] for r in sorted(m["rois"])])
+        records.append({
+            "study": study, "row": row, "mean_r": m["mean_r"], "ridge_r": m["baseline"]["mean_r"],
+            "rois_beating_ridge": int((model > ridge).sum()), "n_rois": len(model),
+            "val_r": (m.get("validation") or {}).get("mean_r"),
+            "ridge_val_r": (m.get("validation") or {}).get("baseline_mean_r"),
+            "wall_s": m["wall_s"], "ceiling": ceiling(work, study, m),
+            "per_roi": model, "per_roi_ridge": ridge, "warnings": len(m.get("warnings") or []),
+        })
+    return pd.DataFrame(records)
+
+
+def paired(frame: pd.DataFrame) -> str:
+    diff = (frame["mean_r"] - frame["ridge_r"]).to_numpy()
+    wins = int((diff > 0).sum())
+    sign = binomtest(wins, len(diff), 0.5).pvalue
+    text = f"{wins}/{len(diff)} studies above ridge (sign test p = {sign:.3f}"
+    if len(diff) >= 5 and np.any(diff != 0):
+        text += f", Wilcoxon p = {wilcoxon(diff).pvalue:.3f}"
+    per_roi = np.concatenate([a - b for a, b in zip(frame["per_roi"], frame["per_roi_ridge"])])
+    text += f"); ROIs: {int((per_roi > 0).sum())}/{len(per_roi)} above ridge"
+    if np.any(per_roi != 0):
+        text += f" (Wilcoxon over study x ROI pairs p = {wilcoxon(per_roi).pvalue:.2g})"
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("work", type=Path)
+    args = parser.parse_args()
+    frame = collect(args.work)
+    print("| model | studies | held-out mean r (± sd over studies) | ridge, same runs | ROIs above "
+          "ridge (of 16, mean) | validation r | noise ceiling | wall time per run |")
+    print("|---|---|---|---|---|---|---|---|")
+    for row in [r for r in LABELS if r in set(frame["row"])]:
+        f = frame[frame["row"] == row]
+        print(f"| {LABELS[row]} | {len(f)} | **{f['mean_r'].mean():.3f}** ± {f['mean_r'].std():.3f}"
+              f" | {f['ridge_r'].mean():.3f} ± {f['ridge_r'].std():.3f}"
+              f" | {f['rois_beating_ridge'].mean():.1f} | {f['val_r'].mean():.3f} (ridge "
+              f"{f['ridge_val_r'].mean():.3f}) | {f['ceiling'].mean():.3f} | "
+              f"{f['wall_s'].median() / 60:.1f} min |")
+    print()
+    for row in [r for r in LABELS if r in set(frame["row"])]:
+        print(f"* {LABELS[row]}: {paired(frame[frame['row'] == row])}")
+    print()
+    wide = frame.pivot(index="study", columns="row", values="mean_r")
+    wide.insert(0, "ridge", frame.groupby("study")["ridge_r"].first())
+    print(wide.round(3).to_string())
+
+
+if __name__ == "__main__":
+    main()
