@@ -2,14 +2,16 @@
 
 Synthesises a 30-minute and a 2-hour EEG recording (19 10-20 channels at 250 Hz, 1/f-like noise
 of ~20 µV, written as BrainVision block by block so that this script stays small too), exports an
-untrained tiny NeuroBOLT model with the default preprocessing (TR 2 s), then runs
+untrained model with the default preprocessing (TR 2 s): a tiny NeuroBOLT network, or with
+``--model spoc`` an ensemble of 10 spoc models (which predict at the end of the recording and keep
+each window's component powers, 31 x 10 x 2 numbers, meanwhile), then runs
 ``predict_recording`` on each recording in its own subprocess (``python -c``) on the default grid
 (every 2 s from the first full window). Reports the peak RSS of each child
 (``resource.getrusage(RUSAGE_SELF).ru_maxrss`` at its end, cross-checked with the parent's
 ``RUSAGE_CHILDREN``) and its windows/s. Prints a table and, last, one JSON line with
 ``peak_rss_mb_30min``, ``peak_rss_mb_2h`` and ``ratio`` (2 h / 30 min; target <= 1.2).
 
-    python benchmarks/predict_memory.py [--minutes 30 120] [--block-s 120]
+    python benchmarks/predict_memory.py [--minutes 30 120] [--block-s 120] [--model neurobolt|spoc]
 """
 from __future__ import annotations
 
@@ -68,25 +70,32 @@ def write_brainvision(stem: Path, minutes: float, seed: int) -> Path:
     return stem.with_suffix(".vhdr")
 
 
-def export_model(folder: Path) -> Path:
+def export_model(folder: Path, kind: str) -> Path:
     from neurobolt.data.config import Preprocessing
-    from neurobolt.model import build_model, save_model
+    from neurobolt.model import Ensemble, SpocConfig, SpocModel, build_model, export_model
 
     names = [c.upper() for c in CHANNELS]
-    model = build_model(names, [f"roi_{i:02d}" for i in range(64)], preset="tiny", depth=1)
-    model.preprocessing = Preprocessing(tr=2.0)
-    return save_model(model, folder)
+    rois = [f"roi_{i:02d}" for i in range(64)]
+    if kind == "spoc":
+        members = [SpocModel(SpocConfig(ch_names=tuple(names), roi_names=tuple(rois)))
+                   for _ in range(10)]
+        model = Ensemble(members, preprocessing=Preprocessing(tr=2.0))
+    else:
+        model = build_model(names, rois, preset="tiny", depth=1)
+        model.preprocessing = Preprocessing(tr=2.0)
+    return export_model(model, folder)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, nargs=2, default=(30.0, 120.0))
     parser.add_argument("--block-s", type=float, default=120.0)
+    parser.add_argument("--model", choices=("neurobolt", "spoc"), default="neurobolt")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        model = export_model(tmp / "model")
+        model = export_model(tmp / "model", args.model)
         for k, minutes in enumerate(args.minutes):
             eeg = write_brainvision(tmp / f"rec{k}", minutes, seed=k)
             done = subprocess.run(
@@ -108,7 +117,8 @@ def main() -> None:
                       "ratio": round(long / short, 3),
                       "windows_per_s_30min": rows[0]["windows_per_s"],
                       "windows_per_s_2h": rows[1]["windows_per_s"],
-                      "minutes": list(args.minutes), "block_s": args.block_s}))
+                      "minutes": list(args.minutes), "block_s": args.block_s,
+                      "model": args.model}))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ SHARED = REPO_ROOT.parent / "shared"
 
 # where each folder of ../shared comes from (README, "Test data")
 SHARED_SOURCES = {
-    "reference": "the NeuroBOLT/LaBraM random-weight reference checkpoints (README, Test data)",
+    "reference": "the NeuroBOLT/LaBraM random-weight reference checkpoints",
     "difumo64": "DiFuMo-64 from TemplateFlow (tpl-MNI152NLin2009cAsym, res-02, 64 dimensions)",
     "neurobolt_release_fmri": "the fMRI tables of the public NeuroBOLT release (CC BY 4.0)",
     "eeg_samples": "MNE-Python's testing data (mne.datasets.testing)",
@@ -35,9 +35,22 @@ def shared_path(*parts: str) -> Path:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"required shared file {path} is missing (CI=true): tests expect ../shared "
                         "next to the repository", pytrace=False)
-        pytest.skip(f"test data missing: ../shared/{'/'.join(parts[:2])} ({source}; README, "
+        pytest.skip(f"{MISSING_DATA}: ../shared/{'/'.join(parts[:2])} ({source}; README, "
                     "Test data)")
     return path
+
+
+MISSING_DATA = "test data missing"
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line counting the tests skipped for missing ../shared data (a plain clone)."""
+    skipped = [r for r in terminalreporter.stats.get("skipped", [])
+               if MISSING_DATA in str(getattr(r, "longrepr", ""))]
+    if skipped:
+        terminalreporter.write_line(
+            f"{len(skipped)} test(s) skipped because ../shared is missing (real data and reference "
+            "fixtures; README, Test data); every test on generated data ran")
 
 
 @pytest.fixture
