@@ -24,17 +24,15 @@ import torch
 
 from neurobolt.data import PreparedDataset, WindowDataset
 from neurobolt.evaluate.baseline import fit_ridge_baseline
-from neurobolt.evaluate.metrics import aggregate_scans, series_metrics
+from neurobolt.evaluate.metrics import mean_r_over_scans
 from neurobolt.model.spoc import SpocConfig
 from neurobolt.predict import predict_windows
 from neurobolt.train.spoc import GridSpectra, SpocRecipe, fit_spoc
 
 
 def mean_r(predicted: np.ndarray, windows: WindowDataset) -> float:
-    measured = windows.targets().astype(np.float64)
-    per_scan = {scan: series_metrics(predicted[items], measured[items])
-                for scan, items in windows.scan_groups()}
-    return aggregate_scans(per_scan, windows.target_names)["mean_r"]
+    return mean_r_over_scans(predicted, windows.targets(), windows.scan_groups(),
+                             windows.target_names)
 
 
 def parse_variant(text: str) -> tuple[str, dict, dict]:

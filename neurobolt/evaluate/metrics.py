@@ -85,3 +85,14 @@ def aggregate_scans(per_scan: Mapping[str, Mapping[str, np.ndarray]], roi_names:
         "n_scans": len(scans),
         "rois": rois,
     }
+
+
+def mean_r_over_scans(predicted, measured, groups, roi_names: Sequence[str]) -> float:
+    """Mean r of (N, R) predictions: per ROI over each group's whole series (``groups``: pairs of
+    (scan, item positions); a group of fewer than 2 items is left out), averaged over groups and
+    then over ROIs, as :func:`aggregate_scans` reports it; NaN when no group has 2 items."""
+    predicted = np.asarray(predicted, dtype=np.float64)
+    measured = np.asarray(measured, dtype=np.float64)
+    per_scan = {scan: series_metrics(predicted[items], measured[items])
+                for scan, items in groups if len(items) >= 2}
+    return aggregate_scans(per_scan, roi_names)["mean_r"] if per_scan else float("nan")

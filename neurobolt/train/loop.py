@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import NeuroboltError
-from ..evaluate.metrics import aggregate_scans, series_metrics
+from ..evaluate.metrics import mean_r_over_scans
 from ..outputs import atomic_write_text
 from ..predict import predict_windows
 from ..progress import progress_bar
@@ -84,11 +84,9 @@ def validation_scores(model, windows, batch_size: int) -> dict[str, float]:
     names = list(windows.target_names)
     predicted = table[names].to_numpy(np.float64)
     measured = windows.targets().astype(np.float64)
-    per_scan = {scan_id: series_metrics(predicted[items], measured[items])
-                for scan_id, items in windows.scan_groups() if len(items) >= 2}
     mse = float(((predicted - measured) ** 2).mean())
-    mean_r = aggregate_scans(per_scan, names)["mean_r"] if per_scan else float("nan")
-    return {"val_loss": mse, "val_mean_r": mean_r}
+    return {"val_loss": mse,
+            "val_mean_r": mean_r_over_scans(predicted, measured, windows.scan_groups(), names)}
 
 
 def _is_better(score: float, best: float | None, selection: str) -> bool:

@@ -227,18 +227,10 @@ def validation_warnings(validation: dict, model: str) -> list[str]:
 
 
 def _mean_r(model, windows, config: TrainConfig) -> float | None:
-    """Mean r (each scan's whole series, then the mean over ROIs) of a model on some windows."""
-    from ..evaluate.metrics import aggregate_scans, series_metrics
-    from ..predict import predict_windows
+    """Validation mean r of a model (as training scores its epochs), None when undefined."""
+    from .loop import validation_scores
 
-    predicted = _values(predict_windows(model, windows, batch_size=config.eval_batch_size),
-                        windows.target_names).astype(np.float64)
-    measured = windows.targets().astype(np.float64)
-    per_scan = {scan: series_metrics(predicted[items], measured[items])
-                for scan, items in windows.scan_groups() if len(items) >= 2}
-    if not per_scan:
-        return None
-    value = float(aggregate_scans(per_scan, windows.target_names)["mean_r"])
+    value = validation_scores(model, windows, config.eval_batch_size)["val_mean_r"]
     return value if math.isfinite(value) else None
 
 

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import NeuroboltError
-from ..evaluate.metrics import aggregate_scans, series_metrics
+from ..evaluate.metrics import mean_r_over_scans
 from ..model.spoc import SpocConfig, SpocModel, band_spectra, component_power, normalise_recording
 
 logger = logging.getLogger(__name__)
@@ -182,13 +182,9 @@ class _Part:
         predicted = predicted.detach().double().numpy()
         measured = self.targets.double().numpy()
         recording = self.recording.numpy()
-        per_scan = {}
-        for k, scan_id in enumerate(self.scans):
-            where = recording == k
-            if where.sum() >= 2:
-                per_scan[f"{k}:{scan_id}"] = series_metrics(predicted[where], measured[where])
-        mean_r = aggregate_scans(per_scan, list(names))["mean_r"] if per_scan else float("nan")
-        return {"val_loss": float(((predicted - measured) ** 2).mean()), "val_mean_r": mean_r}
+        groups = [(k, np.flatnonzero(recording == k)) for k in range(self.n_recordings)]
+        return {"val_loss": float(((predicted - measured) ** 2).mean()),
+                "val_mean_r": mean_r_over_scans(predicted, measured, groups, list(names))}
 
 
 def _learning_rate(step: int, recipe: SpocRecipe) -> float:
