@@ -96,10 +96,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         model = export_model(tmp / "model", args.model)
+        # predict refuses to write beside its input recording: recordings and outputs apart
+        (tmp / "eeg").mkdir()
+        (tmp / "out").mkdir()
         for k, minutes in enumerate(args.minutes):
-            eeg = write_brainvision(tmp / f"rec{k}", minutes, seed=k)
+            eeg = write_brainvision(tmp / "eeg" / f"rec{k}", minutes, seed=k)
             done = subprocess.run(
-                [sys.executable, "-c", CHILD, str(model), str(eeg), str(tmp / f"pred{k}.tsv"),
+                [sys.executable, "-c", CHILD, str(model), str(eeg), str(tmp / "out" / f"pred{k}.tsv"),
                  str(args.block_s)], capture_output=True, text=True, cwd=ROOT,
                 env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
             if done.returncode:
@@ -107,7 +110,7 @@ def main() -> None:
             child = json.loads(done.stdout.strip().splitlines()[-1])
             children_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             rows.append({"minutes": minutes, **child, "children_maxrss_kb": children_kb})
-            (tmp / f"rec{k}.eeg").unlink()
+            (tmp / "eeg" / f"rec{k}.eeg").unlink()
     print(f"{'recording':>10} {'windows':>8} {'windows/s':>10} {'wall s':>8} {'peak RSS MB':>12}")
     for row in rows:
         print(f"{row['minutes']:>8g} m {row['windows']:>8} {row['windows_per_s']:>10.1f} "

@@ -109,7 +109,7 @@ def main() -> None:
         if args.test:
             line += f"  test r {np.mean([table[c][name]['test'] for c in args.caches]):.3f}"
         print(line)
-        if args.curve:
+        if args.curve and name != "ridge":
             curves = np.array([table[c][f"{name}:curve"] for c in args.caches])
             print("    validation r by members: " + " ".join(
                 f"{k + 1}:{v:.3f}" for k, v in enumerate(curves.mean(axis=0))))

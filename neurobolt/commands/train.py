@@ -80,7 +80,7 @@ def add_protocol_options(parser: argparse.ArgumentParser) -> None:
     recipe.add_argument("--batch-size", type=int, metavar="B",
                         help="network: default 16 for intrascan, 64 across subjects")
     recipe.add_argument("--lr", type=float, metavar="X",
-                        help="peak learning rate (default: spoc 3e-3, scratch 1e-3, finetune 3e-4)")
+                        help="peak learning rate (default: spoc 3e-2, scratch 1e-3, finetune 3e-4)")
     recipe.add_argument("--selection", choices=("val_mse", "val_r"),
                         help="keep the epoch (step) with the best validation MSE or mean r "
                              "(default: val_r; finetune: val_mse, as published)")

@@ -66,7 +66,7 @@ RECIPES: dict[str, Recipe] = {
         selection="val_r", shift_s=1.0, channel_dropout=0.1, epochs=20, readout="queries",
         spectral_log_magnitude=True),
     "spoc": Recipe(
-        optim=OptimConfig(lr=3e-3, weight_decay=1e-2, betas=(0.9, 0.999), eps=1e-8,
+        optim=OptimConfig(lr=3e-2, weight_decay=1e-2, betas=(0.9, 0.999), eps=1e-8,
                           warmup_fraction=0.1, min_lr=0.0),
         selection="val_r", shift_s=1.0, channel_dropout=0.1, steps=500, eval_every=10),
 }

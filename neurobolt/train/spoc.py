@@ -45,7 +45,7 @@ class SpocRecipe:
     resolves for ``model="spoc"``)."""
 
     steps: int = 500
-    lr: float = 3e-3
+    lr: float = 3e-2
     weight_decay: float = 1e-2
     warmup_fraction: float = 0.1
     min_lr: float = 0.0

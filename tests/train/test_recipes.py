@@ -57,7 +57,7 @@ def test_given_values_beat_the_recipe():
 def test_spoc_is_the_default_model_with_its_recipe():
     resolved = TrainConfig().resolved()
     assert resolved.model == "spoc" and resolved.ensemble >= 2 and resolved.steps == 500
-    assert resolved.selection == "val_r" and resolved.optim.lr == 3e-3
+    assert resolved.selection == "val_r" and resolved.optim.lr == 3e-2
 
 
 @pytest.mark.bad_input
