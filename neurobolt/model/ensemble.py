@@ -11,7 +11,6 @@ inside it, each loadable on its own. :func:`neurobolt.load_model` dispatches on 
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -128,7 +127,8 @@ def save_ensemble(ensemble: Ensemble, out_dir: str | Path, save_member) -> Path:
     """Write every member with ``save_member(member, folder)`` into ``out_dir/member-KK`` and the
     ensemble's ``config.json`` last (an interrupted save leaves no ensemble config)."""
     from .. import __version__
-    from ..outputs import atomic_write_text, check_output_dir, claim_output_dir
+    from ..outputs import check_output_dir, claim_output_dir
+    from .folder import write_model_folder
 
     check_output_dir(out_dir, "model")
     document = {
@@ -141,36 +141,20 @@ def save_ensemble(ensemble: Ensemble, out_dir: str | Path, save_member) -> Path:
                           if ensemble.preprocessing is not None else None),
         "extra": ensemble.extra,
     }
-    try:
-        text = json.dumps(document, indent=2)
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"save_ensemble: extra metadata is not JSON-serialisable: {err}") from None
     out = claim_output_dir(out_dir, "model")
     (out / CONFIG_FILE).unlink(missing_ok=True)
     for k, member in enumerate(ensemble.members):
         save_member(member, out / member_name(k))
-    atomic_write_text(out / CONFIG_FILE, text + "\n")
-    return out
+    return write_model_folder(out, document, {})
 
 
 def load_ensemble(path: str | Path, load_member) -> Ensemble:
     """Read an ensemble directory written by :func:`save_ensemble`; members through
     ``load_member(folder)``."""
-    directory = Path(path)
-    if directory.name == CONFIG_FILE:
-        directory = directory.parent
+    from .folder import read_model_document
+
+    directory, document = read_model_document(path, FORMAT_NAME, FORMAT_VERSION, "ensemble")
     config_path = directory / CONFIG_FILE
-    try:
-        document = json.loads(config_path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"cannot read '{config_path}': {err}") from None
-    if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
-        raise CheckpointError(f"'{config_path}' is not a neurobolt ensemble config")
-    version = document.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"'{config_path}' has format version {version!r}; this neurobolt reads ensembles up "
-            f"to version {FORMAT_VERSION}: upgrade neurobolt")
     names = document.get("members")
     if not isinstance(names, list) or not names or not all(
             isinstance(n, str) and "/" not in n and "\\" not in n and n not in ("", ".", "..")

@@ -23,7 +23,6 @@ on the format.
 """
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -371,7 +370,7 @@ def save_ridge(model: RidgeModel, out_dir: str | Path) -> Path:
     from safetensors.numpy import save
 
     from .. import __version__
-    from ..outputs import atomic_write, atomic_write_text, claim_output_dir
+    from .folder import write_model_folder
 
     document = {
         "format": FORMAT_NAME,
@@ -384,20 +383,10 @@ def save_ridge(model: RidgeModel, out_dir: str | Path) -> Path:
         "preprocessing": model.preprocessing.to_dict() if model.preprocessing is not None else None,
         "extra": model.extra,
     }
-    try:
-        text = json.dumps(document, indent=2)
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"save_ridge: extra metadata is not JSON-serialisable: {err}") from None
-    out = claim_output_dir(out_dir, "model")
     tensors = {"coef": np.ascontiguousarray(model.coef, dtype=np.float32),
                "intercept": np.ascontiguousarray(model.intercept, dtype=np.float32)}
-    # serialised to bytes and written by us: safetensors' save_file replaces the file it is given
-    # by a new one with mode 0o600, which would lock labmates out of a shared model
     payload = save(tensors, metadata={"format": FORMAT_NAME})
-    # weights first, config.json last: an interrupted save leaves the previous config in charge
-    atomic_write(out / WEIGHTS_FILE, lambda tmp: tmp.write_bytes(payload))
-    atomic_write_text(out / CONFIG_FILE, text + "\n")
-    return out
+    return write_model_folder(out_dir, document, {WEIGHTS_FILE: payload})
 
 
 def load_ridge(path: str | Path) -> RidgeModel:
@@ -405,24 +394,11 @@ def load_ridge(path: str | Path) -> RidgeModel:
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
-    path = Path(path)
-    directory = path.parent if path.name == CONFIG_FILE else path
+    from .folder import read_model_document
+
+    directory, document = read_model_document(path, FORMAT_NAME, FORMAT_VERSION, "ridge model",
+                                              (WEIGHTS_FILE,))
     config_path, weights_path = directory / CONFIG_FILE, directory / WEIGHTS_FILE
-    for p in (config_path, weights_path):
-        if not p.is_file():
-            raise CheckpointError(f"ridge model directory '{directory}' has no {p.name}")
-    try:
-        document = json.loads(config_path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"cannot read '{config_path}': {err}") from None
-    if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
-        raise CheckpointError(f"'{config_path}' is not a neurobolt ridge model config")
-    version = document.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"'{config_path}' has format version {version!r}; this neurobolt reads ridge models up "
-            f"to version {FORMAT_VERSION}: upgrade neurobolt"
-        )
     try:
         state = load_file(str(weights_path))
     except (SafetensorError, OSError, ValueError) as err:

@@ -33,12 +33,10 @@ Format: a directory with ``config.json`` (``{"format": "neurobolt-spoc", ...}``)
 """
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -488,9 +486,8 @@ def save_spoc(model: SpocModel, out_dir: str | Path) -> Path:
     from safetensors.torch import save
 
     from .. import __version__
-    from ..outputs import atomic_write, atomic_write_text, check_output_dir, claim_output_dir
+    from .folder import write_model_folder
 
-    check_output_dir(out_dir, "model")
     document = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -499,16 +496,9 @@ def save_spoc(model: SpocModel, out_dir: str | Path) -> Path:
         "preprocessing": model.preprocessing.to_dict() if model.preprocessing is not None else None,
         "extra": model.extra,
     }
-    try:
-        text = json.dumps(document, indent=2)
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"save_spoc: extra metadata is not JSON-serialisable: {err}") from None
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    payload = save(state, metadata={"format": FORMAT_NAME})  # bytes: written with the umask's mode
-    out = claim_output_dir(out_dir, "model")
-    atomic_write(out / WEIGHTS_FILE, lambda tmp: tmp.write_bytes(payload))
-    atomic_write_text(out / CONFIG_FILE, text + "\n")
-    return out
+    payload = save(state, metadata={"format": FORMAT_NAME})
+    return write_model_folder(out_dir, document, {WEIGHTS_FILE: payload})
 
 
 def load_spoc(path: str | Path) -> SpocModel:
@@ -516,23 +506,11 @@ def load_spoc(path: str | Path) -> SpocModel:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    path = Path(path)
-    directory = path.parent if path.name in (CONFIG_FILE, WEIGHTS_FILE) else path
+    from .folder import read_model_document
+
+    directory, document = read_model_document(path, FORMAT_NAME, FORMAT_VERSION, "spoc model",
+                                              (WEIGHTS_FILE,))
     config_path, weights_path = directory / CONFIG_FILE, directory / WEIGHTS_FILE
-    for p in (config_path, weights_path):
-        if not p.is_file():
-            raise CheckpointError(f"spoc model directory '{directory}' has no {p.name}")
-    try:
-        document = json.loads(config_path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise CheckpointError(f"cannot read '{config_path}': {err}") from None
-    if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
-        raise CheckpointError(f"'{config_path}' is not a neurobolt spoc model config")
-    version = document.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise CheckpointError(
-            f"'{config_path}' has format version {version!r}; this neurobolt reads spoc models up "
-            f"to version {FORMAT_VERSION}: upgrade neurobolt")
     try:
         config = SpocConfig.from_dict(document["model"]).validate()
         model = SpocModel(config)

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-TINY = {"model": "neurobolt", "preset": "tiny", "epochs": 1, "batch_size": 16, "model_overrides": {"depth": 1}}
+TINY = {"model": "neurobolt", "preset": "tiny", "epochs": 1, "batch_size": 16,
+        "model_overrides": {"depth": 1}}
 DIFUMO = ("data", "difumo64")
 UNKNOWN_ROI = "Not a DiFuMo region"
 

@@ -13,7 +13,8 @@ def tiny_config():
     from neurobolt.train import TrainConfig
 
     def make(**changes):
-        values = {"model": "neurobolt", "preset": "tiny", "epochs": 2, "batch_size": 16, "model_overrides": dict(TINY),
+        values = {"model": "neurobolt", "preset": "tiny", "epochs": 2, "batch_size": 16,
+                  "model_overrides": dict(TINY),
                   "baseline": False}
         values.update(changes)
         return TrainConfig(**values)

@@ -17,7 +17,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _command(cache, out, *extra):
     return [sys.executable, "-m", "neurobolt", "train", str(cache), "--out", str(out),
-            "--model", "neurobolt", "--preset", "tiny", "--batch-size", "8", "--no-baseline", "--no-progress", *extra]
+            "--model", "neurobolt", "--preset", "tiny", "--batch-size", "8", "--no-baseline",
+            "--no-progress", *extra]
 
 
 def _config(tmp_path, epochs):
