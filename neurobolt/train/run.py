@@ -175,8 +175,10 @@ def run_fold(prepared, fold: Fold, fold_dir: Path, config: TrainConfig, resolved
                                   ignore_errors=True)
         predicted = _values(predict_windows(model, test, batch_size=config.eval_batch_size), targets)
         validation["mean_r"] = _mean_r(model, val, config)
-        best_epochs = [m.get("best_epoch") for m in members]
-        summary = {"best_epoch": best_epochs[0] if len(members) == 1 else best_epochs,
+        best_epochs = [m.get("best_epoch") for m in members]  # None for spoc (steps, per member)
+        if all(epoch is None for epoch in best_epochs):
+            best_epochs = [None]
+        summary = {"best_epoch": best_epochs[0] if len(best_epochs) == 1 else best_epochs,
                    "train_s": round(time.perf_counter() - train_started, 2),
                    "ensemble": len(members), "members": members}
         if config.model == "neurobolt" and dist.world_size > 1:
