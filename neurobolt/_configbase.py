@@ -46,11 +46,20 @@ class Config:
 
     @classmethod
     def load(cls: type[T], path: str | Path) -> T:
+        return cls.from_dict(cls.read_values(path))
+
+    @classmethod
+    def read_values(cls, path: str | Path) -> dict[str, Any]:
+        """The JSON object in ``path``, not yet checked (so that command-line flags can be laid
+        over a file that is only valid together with them, e.g. ``epochs`` plus ``--model``)."""
         try:
             values = json.loads(Path(path).read_text())
         except (OSError, json.JSONDecodeError) as err:
             raise ConfigError(f"cannot read config '{path}': {err}") from None
-        return cls.from_dict(values)
+        if not isinstance(values, dict):
+            raise ConfigError(f"config '{path}' must hold a JSON object, "
+                              f"got {type(values).__name__}")
+        return values
 
     def replace(self: T, **changes: Any) -> T:
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]

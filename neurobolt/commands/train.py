@@ -132,7 +132,9 @@ def build_config(args: argparse.Namespace):
     """TrainConfig from --config (if any) with every flag the user gave applied over it."""
     from ..train.config import TrainConfig
 
-    base = TrainConfig.load(args.config) if args.config else TrainConfig()
+    # the file is checked only together with the flags: a file that sets the network's epochs is
+    # valid with --model neurobolt even though the default model (spoc) would refuse it alone
+    file_values = TrainConfig.read_values(args.config) if args.config else {}
     changes = {name: getattr(args, name) for name in _DIRECT if getattr(args, name) is not None}
     if args.pooled:
         changes["intrascan_pooled"] = True
@@ -141,13 +143,15 @@ def build_config(args: argparse.Namespace):
     if args.deterministic:
         changes["deterministic"] = True
     if args.lr is not None:
-        changes["optim"] = base.optim.replace(lr=args.lr)
+        optim = file_values.get("optim") or {}
+        # a malformed optim in the file is left for TrainConfig to refuse, not replaced
+        changes["optim"] = {**optim, "lr": args.lr} if isinstance(optim, dict) else optim
+    changes = {k: v.to_dict() if hasattr(v, "to_dict") else v for k, v in changes.items()}
     if args.config:
-        overridden = [k for k, v in changes.items() if getattr(base, k) != v]
+        overridden = [k for k, v in changes.items() if k in file_values and file_values[k] != v]
         if overridden:
             log.info("flags override %s from %s", ", ".join(overridden), args.config)
-    values = {**base.to_dict(), **{k: v.to_dict() if hasattr(v, "to_dict") else v
-                                   for k, v in changes.items()}}
+    values = {**file_values, **changes}
     return TrainConfig.from_dict(values)
 
 

@@ -113,6 +113,9 @@ def fit(model, train_windows, val_windows, config: TrainConfig, fold_dir: Path, 
     raw_model = model
     if dist.enabled:
         kwargs = {"device_ids": [device.index]} if device.type == "cuda" else {}
+        # the query readout reads the branches' tokens, so the mean readout's final norms get no
+        # gradient; DDP must be told to expect parameters without one
+        kwargs["find_unused_parameters"] = getattr(raw_model.config, "readout", "mean") != "mean"
         model = torch.nn.parallel.DistributedDataParallel(raw_model, **kwargs)
     optimizer = build_optimizer(raw_model, config.optim)
     channel_index = raw_model.channel_index(train_windows.channels)
