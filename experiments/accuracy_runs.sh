@@ -7,7 +7,8 @@
 #
 # ROWS (default: all): spoc spoc1 nb_scratch nb_scratch_mean nb_finetune nb_scratch_x3
 # Each run is an ordinary `neurobolt train` run folder WORKDIR/runs/<study>/<row>; a finished run
-# is kept (rerunning the script only adds what is missing). Then:
+# is kept, an unfinished one is resumed (rerunning the script only adds what is missing).
+# STUDIES="seed1-bids seed2-bids" (environment) limits the runs to those studies. Then:
 #   python experiments/accuracy_table.py WORKDIR
 set -euo pipefail
 work=${1:?usage: accuracy_runs.sh WORKDIR [ROWS...]}
@@ -45,6 +46,7 @@ for row in "${rows[@]}"; do
         for layout in bids release; do
             if [ "$layout" = bids ]; then cache="cache$seed"; else cache="cache${seed}r"; fi
             study="seed$seed-$layout"
+            if [ -n "${STUDIES:-}" ] && [[ " $STUDIES " != *" $study "* ]]; then continue; fi
             # an ensemble of networks costs three network runs: the BIDS layout only
             [ "$row" = nb_scratch_x3 ] && [ "$layout" = release ] && continue
             out="runs/$study/$row"

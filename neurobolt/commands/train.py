@@ -17,6 +17,7 @@ _DIRECT = ("protocol", "split_sheet", "sheet_name", "folds", "model", "preset", 
 TRAIN_FLAGS = {
     **{f"TrainConfig.{name}": "--" + name.replace("_", "-") for name in _DIRECT},
     "TrainConfig.intrascan_pooled": "--pooled",
+    "TrainConfig.allow_unmatched_sheet_rows": "--allow-unmatched-sheet-rows",
     "TrainConfig.optim.lr": "--lr",
     "out=": "--out",
     "resume=True": "--resume",
@@ -35,6 +36,9 @@ def add_protocol_options(parser: argparse.ArgumentParser) -> None:
                           help="TSV/CSV/XLSX keyed by scan (scan, split) or by subject (subject, "
                                "split), or the published scan_split_example.xlsx")
     held_out.add_argument("--sheet-name", metavar="NAME", help="XLSX sheet (default: the first)")
+    held_out.add_argument("--allow-unmatched-sheet-rows", action="store_true",
+                          help="train even if rows of --split-sheet name scans or subjects the "
+                               "cache does not have (refused by default: a typo would drop them)")
     held_out.add_argument("--folds", type=int, metavar="K", help="kfold: number of folds (default 5)")
     held_out.add_argument("--pooled", action="store_true",
                           help="intrascan: one model over every scan's training part instead of one "
@@ -142,6 +146,8 @@ def build_config(args: argparse.Namespace):
         changes["baseline"] = False
     if args.deterministic:
         changes["deterministic"] = True
+    if args.allow_unmatched_sheet_rows:
+        changes["allow_unmatched_sheet_rows"] = True
     if args.lr is not None:
         optim = file_values.get("optim") or {}
         # a malformed optim in the file is left for TrainConfig to refuse, not replaced

@@ -83,6 +83,9 @@ class TrainConfig(Config):
     # scan_split_example.xlsx; without one, subjects are split at random (seeded) by the fractions
     split_sheet: str | None = None
     sheet_name: str | None = None
+    # a sheet row naming no scan/subject of the cache is an error (a typo would silently drop a
+    # subject); True keeps the old leniency: such rows are reported and skipped
+    allow_unmatched_sheet_rows: bool = False
     subject_fractions: tuple[float, float, float] = (0.7, 0.15, 0.15)
     folds: int = 5  # kfold
     # share of the training subjects (at least one) held out for validation in loso/kfold
@@ -185,6 +188,11 @@ class TrainConfig(Config):
                 raise _error("rois", "must be a non-empty list of ROI names or patterns")
         if not self.ridge_alphas or not all(a > 0 for a in self.ridge_alphas):
             raise _error("ridge_alphas", "must be positive numbers")
+        if self.allow_unmatched_sheet_rows and self.split_sheet is None:
+            raise ConfigError("TrainConfig.allow_unmatched_sheet_rows only applies with "
+                              "TrainConfig.split_sheet",
+                              options=["TrainConfig.allow_unmatched_sheet_rows",
+                                       "TrainConfig.split_sheet"])
         if self.split_sheet is not None and self.protocol != "split":
             raise ConfigError(f"TrainConfig.split_sheet only applies to TrainConfig.protocol 'split', "
                               f"not {self.protocol!r}",

@@ -93,6 +93,20 @@ def _intrascan_folds(prepared, config: TrainConfig) -> list[Fold]:
 
 
 # ------------------------------------------------------------------------------ split
+def _with_close_matches(missing: list[str], known: list[str], unplaced: set[str],
+                        shown: int = 5) -> str:
+    """'sub-0l (did you mean sub-01?), sub-99' for the first few names a sheet got wrong; the
+    names the sheet left out are the likeliest meant, so they are offered first."""
+    import difflib
+
+    parts = []
+    for name in missing[:shown]:
+        close = (difflib.get_close_matches(name, [k for k in known if k in unplaced], 2, 0.6)
+                 or difflib.get_close_matches(name, known, n=2, cutoff=0.6))
+        parts.append(f"{name} (did you mean {' or '.join(close)}?)" if close else name)
+    return ", ".join(parts) + (f" and {len(missing) - shown} more" if len(missing) > shown else "")
+
+
 def _split_fold(prepared, config: TrainConfig) -> Fold:
     scan_subjects = prepared.scan_subjects
     notes: list[str] = []
@@ -105,17 +119,22 @@ def _split_fold(prepared, config: TrainConfig) -> Fold:
         source = f"split sheet '{config.split_sheet}' (by {key})"
         if key == "scan":
             scan_assignment = {scan: sheet[scan] for scan in scan_subjects if scan in sheet}
-            missing = sorted(set(sheet) - set(scan_subjects))
-            if missing:
-                notes.append(f"{len(missing)} scan(s) of the sheet are not in the cache: "
-                             f"{', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
+            known = list(scan_subjects)
         else:
             scan_assignment = {scan: sheet[subject] for scan, subject in scan_subjects.items()
                                if subject in sheet}
-            missing = sorted(set(sheet) - set(scan_subjects.values()))
-            if missing:
-                notes.append(f"{len(missing)} subject(s) of the sheet have no scan in the cache: "
-                             f"{', '.join(missing[:10])}")
+            known = sorted(set(scan_subjects.values()))
+        missing = sorted(set(sheet) - set(known))
+        if missing and scan_assignment:
+            what = "scan(s)" if key == "scan" else "subject(s)"
+            if not config.allow_unmatched_sheet_rows:
+                raise ConfigError(
+                    f"split sheet '{config.split_sheet}' names {len(missing)} {what} that the "
+                    f"cache does not have: {_with_close_matches(missing, known, set(known) - set(sheet))}; fix the sheet, "
+                    "or pass --allow-unmatched-sheet-rows to train without them",
+                    options=["TrainConfig.split_sheet", "TrainConfig.allow_unmatched_sheet_rows"])
+            notes.append(f"{len(missing)} {what} of the sheet are not in the cache (allowed): "
+                         f"{', '.join(missing[:10])}{' ...' if len(missing) > 10 else ''}")
         if not scan_assignment:
             raise ConfigError(
                 f"split sheet '{config.split_sheet}' places no scan of the cache '{prepared.root}' "

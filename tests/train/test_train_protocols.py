@@ -33,7 +33,10 @@ def test_split_sheet_by_subject_and_by_scan(prepared_small, subject_sheet, tmp_p
     scans = prepared_small.scan_ids
     by_scan.write_text("scan\tsplit\n" + f"{scans[0]}\ttrain\n{scans[1]}\tval\n{scans[2]}\ttest\n"
                        "sub-99_task-rest_run-01\ttrain\n")
-    (fold,) = make_folds(prepared_small, TrainConfig(split_sheet=str(by_scan)))
+    with pytest.raises(ConfigError, match="sub-99_task-rest_run-01"):
+        make_folds(prepared_small, TrainConfig(split_sheet=str(by_scan)))
+    (fold,) = make_folds(prepared_small, TrainConfig(split_sheet=str(by_scan),
+                                                     allow_unmatched_sheet_rows=True))
     assert fold.scans("test") == [scans[2]]
     assert any("not in the cache" in n for n in fold.notes)          # the sheet's extra scan
     assert any("not in the sheet" in n and scans[3] in n for n in fold.notes)  # unplaced scan
@@ -77,3 +80,22 @@ def test_targets_by_name_pattern_and_close_matches(prepared_small):
     assert select_targets(prepared_small, [names[2], "sim_roi_0[12]"]) == [names[2], names[0], names[1]]
     with pytest.raises(ConfigError, match="close matches: sim_roi_01"):
         select_targets(prepared_small, ["sim_roi_1"])
+
+
+def test_a_sheet_row_that_matches_nothing_is_refused_with_the_close_match(prepared_small, tmp_path):
+    subjects = prepared_small.subjects
+    typo = subjects[0][:-1] + "l"  # sub-01 -> sub-0l
+    sheet = tmp_path / "typo.tsv"
+    sheet.write_text("subject\tsplit\n" + f"{typo}\ttrain\n"
+                     + "".join(f"{s}\ttrain\n" for s in subjects[1:-2])
+                     + f"{subjects[-2]}\tval\n{subjects[-1]}\ttest\n")
+    with pytest.raises(ConfigError, match=rf"{typo} \(did you mean {subjects[0]}\?\)") as info:
+        make_folds(prepared_small, TrainConfig(split_sheet=str(sheet)))
+    assert "allow_unmatched_sheet_rows" in " ".join(info.value.options)
+    # the user who means it goes on; the subject the sheet missed is reported, not used
+    (fold,) = make_folds(prepared_small, TrainConfig(split_sheet=str(sheet),
+                                                     allow_unmatched_sheet_rows=True))
+    assert any(typo in note for note in fold.notes)
+    assert any(subjects[0] in note and "not in the sheet" in note for note in fold.notes)
+    with pytest.raises(ConfigError, match="only applies with"):
+        TrainConfig(allow_unmatched_sheet_rows=True)
