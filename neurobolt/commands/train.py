@@ -12,16 +12,39 @@ log = logging.getLogger("neurobolt")
 # flag dest -> TrainConfig field, for every option that maps one to one
 _DIRECT = ("protocol", "split_sheet", "sheet_name", "folds", "model", "preset", "init", "epochs",
            "batch_size", "rois", "branches", "scales", "seed", "device", "precision", "selection",
-           "shift_s", "num_workers", "ensemble", "steps", "recipe", "readout", "channel_dropout")
+           "shift_s", "num_workers", "ensemble", "steps", "recipe", "readout", "channel_dropout",
+           "ridge_alphas")
 
 TRAIN_FLAGS = {
     **{f"TrainConfig.{name}": "--" + name.replace("_", "-") for name in _DIRECT},
     "TrainConfig.intrascan_pooled": "--pooled",
+    "TrainConfig.baseline": "--no-baseline",
     "TrainConfig.allow_unmatched_sheet_rows": "--allow-unmatched-sheet-rows",
     "TrainConfig.optim.lr": "--lr",
     "out=": "--out",
     "resume=True": "--resume",
 }
+
+
+def _alpha_grid(text: str) -> tuple[float, ...]:
+    """'1e-2:1e10' -> half-decade steps from 1e-2 to 1e10; '0.1,1,10' -> those values."""
+    import math
+
+    try:
+        if ":" in text:
+            low, high = (float(part) for part in text.split(":"))
+            if not (0 < low <= high and math.isfinite(high)):
+                raise ValueError
+            first, last = round(2 * math.log10(low)), round(2 * math.log10(high))
+            return tuple(10.0 ** (k / 2) for k in range(first, last + 1))
+        values = tuple(float(part) for part in text.split(","))
+        if not all(0 < v < math.inf for v in values):
+            raise ValueError
+        return values
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a penalty grid: give LO:HI (0 < LO <= HI, e.g. 1e-2:1e10) or "
+            "positive numbers separated by commas") from None
 
 
 def add_protocol_options(parser: argparse.ArgumentParser) -> None:
@@ -55,6 +78,10 @@ def add_protocol_options(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--rois", nargs="+", metavar="NAME_OR_PATTERN",
                       help="targets by name or shell pattern ('*Visual*'); the release's 'global "
                            "signal clean/raw' too (default: every ROI, in one model)")
+    what.add_argument("--ridge-alphas", type=_alpha_grid, metavar="LO:HI | A,B,...",
+                      help="the ridge baseline's penalties, chosen per ROI on validation: LO:HI "
+                           "for half-decade steps from LO to HI, or a comma-separated list "
+                           "(default 1e-2:1e8)")
     what.add_argument("--no-baseline", action="store_true",
                       help="skip the ridge baseline (it is reported beside every number otherwise)")
     net = parser.add_argument_group("the NeuroBOLT network (--model neurobolt)")
@@ -158,7 +185,14 @@ def build_config(args: argparse.Namespace):
         if overridden:
             log.info("flags override %s from %s", ", ".join(overridden), args.config)
     values = {**file_values, **changes}
-    return TrainConfig.from_dict(values)
+    config = TrainConfig.from_dict(values)
+    if args.ridge_alphas is not None and not config.baseline and config.model != "ridge":
+        from ..errors import ConfigError
+
+        raise ConfigError("TrainConfig.ridge_alphas sets the ridge baseline's penalties; with "
+                          "TrainConfig.baseline there is no baseline to fit", options=[
+                              "TrainConfig.ridge_alphas", "TrainConfig.baseline"])
+    return config
 
 
 def run(args: argparse.Namespace) -> int:

@@ -50,8 +50,10 @@ class RidgeBaseline:
     SVD shares. The solution equals ``Ridge(alpha).fit(X_train, y)`` at each chosen alpha (tested).
     """
 
-    def __init__(self, alphas: Sequence[float] = DEFAULT_ALPHAS) -> None:
+    def __init__(self, alphas: Sequence[float] = DEFAULT_ALPHAS,
+                 target_names: Sequence[str] | None = None) -> None:
         self.alphas = alphas
+        self.target_names = target_names  # only for messages: which ROIs hit the grid's edge
 
     def fit(self, X_train, Y_train, X_val, Y_val) -> "RidgeBaseline":
         alphas = np.asarray(self.alphas, dtype=np.float64).reshape(-1)
@@ -103,10 +105,16 @@ class RidgeBaseline:
         for edge, label, hint in ((alphas.min(), "smallest", "lower"), (alphas.max(), "largest", "higher")):
             at_edge = np.flatnonzero(alphas[best] == edge)
             if at_edge.size:
+                names = [str(self.target_names[i]) if self.target_names is not None
+                         and len(self.target_names) == best.size else f"target {i}"
+                         for i in at_edge[:5]]
+                more = f" and {at_edge.size - 5} more" if at_edge.size > 5 else ""
+                wider = (f"{alphas.min():g}:{edge * 100:g}" if hint == "higher"
+                         else f"{edge / 100:g}:{alphas.max():g}")
                 logger.warning(
-                    "ridge: %d of %d targets chose the %s penalty of the grid (%g), e.g. target(s) "
-                    "%s; a grid reaching %s alphas may fit them better",
-                    at_edge.size, best.size, label, edge, at_edge[:5].tolist(), hint)
+                    "ridge: %d of %d targets chose the %s penalty of the grid (%g): %s%s; a grid "
+                    "reaching %s penalties may fit them better (train --ridge-alphas %s)",
+                    at_edge.size, best.size, label, edge, ", ".join(names), more, hint, wider)
 
 
 # ---------------------------------------------------------------------------------- from a cache
@@ -238,7 +246,7 @@ def fit_ridge_baseline(
                 )
             ys.append(y)
         arrays[part] = (np.concatenate(xs), np.concatenate(ys))
-    fit = RidgeBaseline(alphas).fit(*arrays["train"], *arrays["val"])
+    fit = RidgeBaseline(alphas, target_names=roi_names).fit(*arrays["train"], *arrays["val"])
     provenance = {
         "model": "ridge band power",
         "train_scans": sorted(parts["train"]),

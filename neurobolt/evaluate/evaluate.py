@@ -96,17 +96,25 @@ def format_metrics_table(metrics: dict, limit: int | None = None) -> str:
     """A readable table: per ROI, model r vs ridge r, sorted by model r, and the means."""
     table = per_roi_table(metrics)
     has_baseline = "baseline_r" in table
+    n_scans = metrics.get("n_scans")
+    # a spread over scans needs two of them: one held-out scan shows plain r, not "± 0.000"
+    spread = n_scans is None or n_scans >= 2
+    width = 13 if spread else 7
     name_width = max(12, min(40, max(len(str(n)) for n in table["roi"])))
-    header = f"{'ROI':<{name_width}}  {'model r':>13}"
+    header = f"{'ROI':<{name_width}}  {'model r':>{width}}"
     if has_baseline:
-        header += f"  {'ridge r':>13}  {'diff':>6}"
+        header += f"  {'ridge r':>{width}}  {'diff':>6}"
     lines = [header, "-" * len(header)]
     shown = table if limit is None else table.head(limit)
+
+    def cell(r: float, sd: float) -> str:
+        return f"{r:>6.3f} ± {sd:<5.3f}" if spread else f"{r:>{width}.3f}"
+
     for _, row in shown.iterrows():
         name = str(row["roi"])[:name_width]
-        line = f"{name:<{name_width}}  {row['r']:>6.3f} ± {row['r_sd']:<5.3f}"
+        line = f"{name:<{name_width}}  {cell(row['r'], row['r_sd'])}"
         if has_baseline:
-            line += f"  {row['baseline_r']:>6.3f} ± {row['baseline_r_sd']:<5.3f}  " \
+            line += f"  {cell(row['baseline_r'], row['baseline_r_sd'])}  " \
                     f"{row['r_minus_baseline']:>+6.3f}"
         lines.append(line)
     if limit is not None and len(table) > limit:
@@ -116,7 +124,8 @@ def format_metrics_table(metrics: dict, limit: int | None = None) -> str:
         summary += f", ridge r {metrics['baseline']['mean_r']:.3f}"
         better = int((table["r_minus_baseline"] > 0).sum())
         summary += f"; model better on {better}/{len(table)} ROIs"
-    summary += f" ({metrics.get('n_scans', '?')} held-out scans)"
+    summary += (" (1 held-out scan)" if n_scans == 1
+                else f" ({n_scans if n_scans is not None else '?'} held-out scans)")
     lines.append(summary)
     validation = metrics.get("validation") or {}
     if validation.get("mean_r") is not None and metrics.get("model") != "ridge":

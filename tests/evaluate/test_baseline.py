@@ -186,3 +186,27 @@ def test_targets_by_name_or_as_arrays_and_bad_splits(prepared_small):
         fit_ridge_baseline(prepared, train, {scan: [0]})
     with pytest.raises(ConfigError, match="in both train and val"):
         fit_ridge_baseline(prepared, train, {scan: [5, 6]})
+
+
+def test_the_grid_edge_warning_names_the_rois_and_the_flag(caplog):
+    x, y, xv, yv = _regression(seed=3)
+    with caplog.at_level(logging.WARNING, logger="neurobolt.evaluate.baseline"):
+        RidgeBaseline(target_names=["V1", "M1", "noise ROI"]).fit(x, y, xv, yv)
+    assert "noise ROI" in caplog.text and "target 2" not in caplog.text
+    # the flag's grid reaches two decades past the grid's top
+    assert f"--ridge-alphas {DEFAULT_ALPHAS[0]:g}:{DEFAULT_ALPHAS[-1] * 100:g}" in caplog.text
+
+
+def test_ridge_alphas_flag(tmp_path):
+    from neurobolt.cli import build_parser, main
+    from neurobolt.commands.train import build_config
+
+    args = build_parser().parse_args(["train", "c", "--out", str(tmp_path / "r"),
+                                      "--ridge-alphas", "1e-2:1e10"])
+    grid = build_config(args).ridge_alphas
+    assert len(grid) == 25 and grid[0] == pytest.approx(1e-2) and grid[-1] == pytest.approx(1e10)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", str(tmp_path), "--out", str(tmp_path / "r"), "--ridge-alphas", "0:1"])
+    assert exit_info.value.code == 2
+    assert main(["train", str(tmp_path), "--out", str(tmp_path / "r"), "--ridge-alphas", "1,10",
+                 "--no-baseline"]) == 2

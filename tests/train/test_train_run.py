@@ -103,6 +103,11 @@ def test_evaluate_recomputes_the_stored_metrics(split_run):
     assert again["mean_r"] == pytest.approx(result.metrics["mean_r"], abs=1e-6)
     table = format_metrics_table(again)
     assert "model r" in table and "mean over 4 ROIs" in table
+    # one held-out scan: no "± 0.000" spread, and the count says "1 held-out scan"
+    one = format_metrics_table({**again, "n_scans": 1})
+    assert "±" not in one and "(1 held-out scan)" in one
+    two = format_metrics_table({**again, "n_scans": 2})
+    assert "±" in two and "(2 held-out scans)" in two
 
 
 def test_rerun_refused_and_resume_checks_identity(split_run, prepared_small):
