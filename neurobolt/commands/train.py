@@ -195,13 +195,34 @@ def build_config(args: argparse.Namespace):
     return config
 
 
+def _say_how_to_resume(args: argparse.Namespace) -> None:
+    """After Ctrl-C: what is saved, and the exact command that continues the run."""
+    import shlex
+    import sys
+
+    from ..train.run import saved_progress
+
+    command = ["neurobolt", *sys.argv[1:]] if sys.argv[1:2] == ["train"] else None
+    if command is None:  # called from Python, not the console script: rebuild the essentials
+        command = ["neurobolt", "train", str(args.cache), "--out", str(args.out), "..."]
+    if "--resume" not in command:
+        command.append("--resume")
+    print(f"neurobolt train: interrupted; saved in {args.out}: {saved_progress(args.out)}\n"
+          f"continue with: {shlex.join(command)}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     from ..evaluate.evaluate import format_metrics_table
     from ..train import train
 
     config = build_config(args)
-    result = train(args.cache, args.out, config, resume=args.resume,
-                   progress=not args.no_progress)
+    try:
+        result = train(args.cache, args.out, config, resume=args.resume,
+                       progress=not args.no_progress)
+    except KeyboardInterrupt:
+        if os.environ.get("RANK", "0") == "0":
+            _say_how_to_resume(args)
+        return 130
     if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for the run
         return 0
     if result.metrics.get("baseline") is None and config.model == "neurobolt":

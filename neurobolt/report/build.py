@@ -31,6 +31,19 @@ FIGURES = ("roi_r.png", "brain_map.png", "time_courses.png", "training_curves.pn
            "spoc_patterns.png", "spoc_kernels.png")
 
 
+def _wall_time(metrics: dict) -> str:
+    """'812.4 s' or, for a resumed run, '1204.9 s over 3 sessions (one killed: at least)'."""
+    if not metrics.get("wall_s"):
+        return "?"
+    text = f"{metrics['wall_s']:.1f} s"
+    sessions = metrics.get("sessions") or []
+    if len(sessions) > 1:
+        text += f" over {len(sessions)} sessions"
+        if metrics.get("wall_s_complete") is False:
+            text += " (at least: a killed session recorded no time)"
+    return text
+
+
 def report(run_dir, atlas=None, atlas_labels=None, out=None, *, noise_ceiling=None) -> Path:
     """Write ``report.html`` (self-contained) and its figures (PNG) for a finished run.
 
@@ -353,7 +366,7 @@ def _page(run: RunData, cache, ceiling, brain: AtlasMap | None, atlas, courses, 
               ("ROIs (targets)", n),
               ("best epoch" + (" per fold" if isinstance(best, list) else ""),
                ", ".join(map(str, best)) if isinstance(best, list) else best),
-              ("wall time", f"{metrics['wall_s']:.1f} s" if metrics.get("wall_s") else "?"),
+              ("wall time", _wall_time(metrics)),
               ("cache", str(run.cache) if run.cache else "?"),
               ("cache input", (cache or {}).get("input", "cache not found")),
               ("noise ceiling", str(ceiling.source) if ceiling else "none (not simulated data)")]

@@ -5,6 +5,7 @@ The run folder (see docs/training.md)::
     RUN/.neurobolt            marker: a neurobolt run, and the identity --resume checks
     RUN/config.json           the TrainConfig, plus what was resolved at run time (preset, device...)
     RUN/environment.json      package versions, device, threads, processes
+    RUN/sessions.json         each session of the run (a resumed run has several): start, seconds
     RUN/metrics.json          the held-out metrics (aggregated over folds), with the baseline's
     RUN/metrics_per_roi.tsv   per ROI: model r, ridge r, difference
     FOLD/checkpoint.pt        training state after the last finished epoch (for --resume)
@@ -84,6 +85,7 @@ def train(cache, out, config: TrainConfig | None = None, *, resume: bool = False
     dist = init_distributed(device.type)
     if dist.enabled and device.type == "cuda":
         device = torch.device("cuda", dist.local_rank)
+    sessions = None
     try:
         resolved = _resolve(config, device, dist)
         targets = select_targets(prepared, config.rois)
@@ -94,6 +96,7 @@ def train(cache, out, config: TrainConfig | None = None, *, resume: bool = False
         run_dir = Path(out).expanduser()
         if dist.is_main:
             _open_run_dir(run_dir, Path(cache), identity, resume)
+            sessions = RunSessions(run_dir, started)
             atomic_write_json(run_dir / CONFIG_FILE, {**given.to_dict(), "resolved": resolved})
             atomic_write_json(run_dir / ENVIRONMENT_FILE, environment(device, dist))
         dist.barrier()
@@ -112,14 +115,90 @@ def train(cache, out, config: TrainConfig | None = None, *, resume: bool = False
             run_fold(prepared, fold, fold_dir, config, resolved, channels, targets, identity,
                      device=device, dist=dist, resume=resume, progress=progress, run_dir=run_dir,
                      clock=clock)
-        metrics = _run_metrics(run_dir, folds, fold_dirs, given, resolved, prepared,
-                               time.perf_counter() - started)
+        wall_s = time.perf_counter() - started
+        metrics = _run_metrics(run_dir, folds, fold_dirs, given, resolved, prepared, wall_s)
+        if sessions is not None:
+            # wall_s: every session of the run (a resumed run counts its earlier ones too)
+            metrics["sessions"] = sessions.close("finished")
+            metrics["wall_s"], metrics["wall_s_complete"] = sessions_total(metrics["sessions"])
         if dist.is_main:
             write_metrics(run_dir, metrics)
         dist.barrier()
         return RunResult(run_dir, metrics, fold_dirs)
+    except BaseException as err:
+        if sessions is not None:
+            sessions.close("interrupted" if isinstance(err, KeyboardInterrupt) else "failed")
+        raise
     finally:
         shutdown_distributed(dist)
+
+
+def saved_progress(run_dir) -> str:
+    """What an interrupted run has on disk, for the message after Ctrl-C: 'member-01, member-02
+    finished; member-03 after epoch 5' (the checkpoints are authoritative, not the logs)."""
+    from .checkpoint import CHECKPOINT_FILE, load_training_state
+
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        return "nothing is saved yet"
+    if (run_dir / METRICS_FILE).is_file():
+        return "the run had finished"
+    finished = sorted(str(p.parent.parent.relative_to(run_dir))
+                      for p in run_dir.glob("**/member-*/model/config.json"))
+    partial = []
+    for checkpoint in sorted(run_dir.glob(f"**/{CHECKPOINT_FILE}")):
+        where = checkpoint.parent
+        if str(where.relative_to(run_dir)) in finished or (where / METRICS_FILE).is_file():
+            continue
+        try:
+            epoch = load_training_state(checkpoint)["epoch"]
+        except Exception:  # noqa: BLE001 - a half-written file says nothing; the next one might
+            continue
+        name = "" if where == run_dir else f"{where.relative_to(run_dir)} "
+        partial.append(f"{name}after epoch {epoch}")
+    folds_done = sorted(p.parent.name for p in run_dir.glob(f"*/{METRICS_FILE}"))
+    said = ([f"{', '.join(folds_done)} finished"] if folds_done else []) \
+        + ([f"{', '.join(finished)} finished"] if finished else []) + partial
+    return "; ".join(said) if said else "no finished epoch or member yet"
+
+
+class RunSessions:
+    """``sessions.json``: one entry per session of a run (its start, seconds, how it ended), so a
+    resumed run's ``wall_s`` counts all of them. A session is written as "running" when it starts;
+    one killed without a chance to finish its entry (SIGKILL) keeps that mark and no seconds, and
+    the run's ``wall_s_complete`` is then False (the total is a lower bound)."""
+
+    FILE = "sessions.json"
+
+    def __init__(self, run_dir: Path, started: float) -> None:
+        self.path, self.started = run_dir / self.FILE, started
+        self.started_at = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        try:
+            self.earlier = list(json.loads(self.path.read_text())) if self.path.is_file() else []
+        except (OSError, ValueError):
+            self.earlier = []
+        for session in self.earlier:
+            if session.get("ended") == "running":  # that process never came back to close it
+                session["ended"] = "killed"
+        self._write({"started": self.started_at, "ended": "running", "wall_s": None})
+
+    def _write(self, current: dict) -> list[dict]:
+        sessions = [*self.earlier, current]
+        try:
+            atomic_write_json(self.path, sessions)
+        except OSError:  # never mask the error that ended the session
+            pass
+        return sessions
+
+    def close(self, outcome: str) -> list[dict]:
+        return self._write({"started": self.started_at, "ended": outcome,
+                            "wall_s": round(time.perf_counter() - self.started, 2)})
+
+
+def sessions_total(sessions: list[dict]) -> tuple[float, bool]:
+    """(seconds over the sessions that recorded them, whether every session did)."""
+    known = [x["wall_s"] for x in sessions if x.get("wall_s") is not None]
+    return round(sum(known), 2), len(known) == len(sessions)
 
 
 # ------------------------------------------------------------------------------ one fold

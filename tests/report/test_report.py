@@ -309,3 +309,15 @@ def test_warnings_come_first_in_the_report(spoc_report):
         (run / "metrics.json").write_text(json.dumps(metrics))
     assert again.index('id="warnings"') < again.index('id="rois"') and "Read this first" in again
     assert "validation mean r is -0.100 (&lt;= 0)" in again
+
+
+def test_wall_time_counts_every_session():
+    from neurobolt.report.build import _wall_time
+
+    assert _wall_time({"wall_s": 12.0}) == "12.0 s"
+    resumed = {"wall_s": 30.0, "wall_s_complete": True,
+               "sessions": [{"wall_s": 10.0, "ended": "interrupted"},
+                            {"wall_s": 20.0, "ended": "finished"}]}
+    assert _wall_time(resumed) == "30.0 s over 2 sessions"
+    killed = {**resumed, "wall_s": 20.0, "wall_s_complete": False}
+    assert "at least" in _wall_time(killed)

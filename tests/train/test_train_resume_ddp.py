@@ -55,6 +55,11 @@ def test_resume_after_sigkill_reaches_the_same_metrics(prepared_small, tmp_path)
                              env=_env(), capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming after epoch {finished} of 4" in resumed.stderr
+    metrics = json.loads((run / "metrics.json").read_text())
+    # both sessions are recorded; the killed one left no time, so the total is a lower bound
+    assert [x["ended"] for x in metrics["sessions"]] == ["killed", "finished"]
+    assert metrics["wall_s_complete"] is False
+    assert metrics["wall_s"] == metrics["sessions"][1]["wall_s"]
     a = json.loads((tmp_path / "whole" / "metrics.json").read_text())
     b = json.loads((run / "metrics.json").read_text())
     assert a["best_epoch"] == b["best_epoch"]
@@ -85,3 +90,28 @@ def test_two_process_gloo_run_keeps_ranks_identical_and_writes_once(prepared_sma
     assert len((run / "log.jsonl").read_text().splitlines()) == 2   # written by rank 0 only
     assert result.stdout.count("run: ") == 1                         # one summary, from rank 0
     assert not list(run.glob(".*.tmp-*"))
+
+
+@pytest.mark.slow
+def test_ctrl_c_says_what_is_saved_and_the_command_that_resumes(prepared_small, tmp_path):
+    config = _config(tmp_path, epochs=30)
+    run = tmp_path / "interrupted"
+    process = subprocess.Popen(_command(prepared_small.root, run, "--config", config), cwd=REPO,
+                               env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    log = run / "log.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if log.exists() and len(log.read_text().splitlines()) >= 1:
+            break
+        time.sleep(0.02)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    saved = [line for line in err.splitlines() if line.startswith("neurobolt train: interrupted")]
+    assert saved and "after epoch" in saved[0], err
+    (resume,) = [line for line in err.splitlines() if line.startswith("continue with: ")]
+    assert resume.endswith("--resume") and f"--out {run}" in resume
+    (session,) = json.loads((run / "sessions.json").read_text())
+    assert session["ended"] == "interrupted" and session["wall_s"] > 0
