@@ -70,13 +70,16 @@ def _written_before_markers(folder: Path, kind: str) -> bool:
 
 def check_outside_inputs(out: str | Path, inputs: Iterable[str | Path], option: str = "--out", *,
                          bids: bool = True) -> None:
-    """ConfigError when ``out`` is an input, lies inside an input folder, or (``bids``) lies inside
-    a BIDS dataset outside its ``derivatives/`` (see :func:`check_outside_bids_datasets`; a caller
+    """ConfigError when ``out`` is an input, lies inside an input folder (except under a raw BIDS
+    input's own ``derivatives/``, the BIDS convention), or (``bids``) lies inside a BIDS dataset
+    outside its ``derivatives/`` (see :func:`check_outside_bids_datasets`; a caller
     with more specific checks of its own inputs may run it after them)."""
     out = Path(out).expanduser().resolve()
     for item in inputs:
         source = Path(item).expanduser().resolve()
         if out == source or (source.is_dir() and source in out.parents):
+            if _is_raw_bids_dataset(source) and source / "derivatives" in out.parents:
+                continue  # BIDS's place for pipeline outputs, which BIDS readers skip
             raise ConfigError(
                 f"{option} '{out}' lies inside the input '{source}'; neurobolt never writes into its "
                 "inputs: choose a folder outside it", options=[option],

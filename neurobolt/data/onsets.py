@@ -13,6 +13,7 @@ irregular (``allow_gaps``). Volumes and markers are counted from 1 in messages.
 """
 from __future__ import annotations
 
+import logging
 import re
 import warnings
 from collections import Counter
@@ -22,6 +23,8 @@ import mne
 import numpy as np
 
 from ..errors import ConfigError, InputError
+
+logger = logging.getLogger(__name__)
 
 ON_MISMATCH_POLICIES = ("error", "drop-extra", "truncate")
 # relative deviation of the median onset spacing from the TR above which we warn
@@ -163,6 +166,8 @@ def _onsets_from_markers(raw, marker, marker_regex, where) -> np.ndarray:
         names = [marker] if isinstance(marker, str) else list(marker)
         chosen = np.isin(descriptions, names)
         wanted = " or ".join(repr(n) for n in names)
+        if not chosen.any():
+            chosen = _bare_code_match(names, descriptions, where)
     if not chosen.any():
         counts = Counter(descriptions.tolist())
         found = ", ".join(f"{d!r} ({n})" for d, n in counts.most_common(30)) or "none (no annotations or events)"
@@ -173,6 +178,22 @@ def _onsets_from_markers(raw, marker, marker_regex, where) -> np.ndarray:
         )
     # identical times (some systems write a marker twice) would make zero-length volumes
     return np.unique(onsets[chosen])
+
+
+def _bare_code_match(names, descriptions: np.ndarray, where: str) -> np.ndarray:
+    """A bare marker code ('R128') names the one description whose last '/'-part it is: MNE reads
+    BrainVision's 'Response, R128' as 'Response/R128'. More than one such description is ambiguous
+    and matches nothing (the caller's error then lists them all)."""
+    last = np.array([d.rsplit("/", 1)[-1] for d in descriptions], dtype=object)
+    chosen = np.zeros(len(descriptions), dtype=bool)
+    for name in names:
+        if "/" in name:
+            continue
+        matches = sorted(set(descriptions[last == name].tolist()))
+        if len(matches) == 1:
+            logger.info("%s: volume marker %r is the annotation %r", where, name, matches[0])
+            chosen |= descriptions == matches[0]
+    return chosen
 
 
 def _onsets_from_tr(raw, first_volume_s, tr, n_volumes) -> np.ndarray:

@@ -102,11 +102,20 @@ def _prepare(input, out, config: PrepareConfig | None, *, overwrite: bool,
         atomic_write_json(out / DATASET_FILE, dataset_info)
         shutil.rmtree(old, ignore_errors=True)
     else:
+        fresh = not out.exists() or not any(out.iterdir())
         claim_output_dir(out, "cache", inputs=[input_path], input=str(input_path))
         scans_dir.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(scans_dir)
-        dataset_info, report = _prepare_scans(scans, input_path, scans_dir, config,
-                                              overwrite=overwrite, progress=progress)
+        try:
+            dataset_info, report = _prepare_scans(scans, input_path, scans_dir, config,
+                                                  overwrite=overwrite, progress=progress)
+        except BaseException:
+            # a first run that prepared no scan leaves nothing behind (not a skeleton that looks
+            # like a cache); prepared scans stay for the next run, which reuses them
+            if fresh and not any(p.is_dir() and not p.name.startswith(".")
+                                 for p in scans_dir.iterdir()):
+                shutil.rmtree(out, ignore_errors=True)
+            raise
         atomic_write_json(out / DATASET_FILE, dataset_info)
     dataset = PreparedDataset.open(out)
     dataset.run_report = report

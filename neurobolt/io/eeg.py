@@ -5,6 +5,8 @@ truncated or corrupt data) becomes an :class:`~neurobolt.errors.InputError` that
 """
 from __future__ import annotations
 
+import contextlib
+
 from pathlib import Path
 
 import mne
@@ -74,12 +76,40 @@ def read_raw_eeg(path, *, preload: bool = True, verbose=None) -> mne.io.BaseRaw:
     return raw
 
 
+@contextlib.contextmanager
+def reading_without_lock_files():
+    """mne-bids guards every sidecar it opens, reads included, with a ``<file>.lock`` created and
+    deleted next to it (when the ``filelock`` package is installed): that writes into the user's
+    dataset (folder times change; a read-only dataset logs warnings). neurobolt only reads a BIDS
+    dataset, so inside this block mne-bids' lock helper hands out no lock. (A private helper of
+    mne-bids, patched only if it exists: tests/data/test_prepare.py checks that reading a BIDS
+    dataset leaves its folders untouched, so a change in mne-bids shows there.)"""
+    import mne_bids._fileio as fileio
+
+    original = getattr(fileio, "_get_lock_context", None)
+    if original is None:
+        yield
+        return
+
+    @contextlib.contextmanager
+    def no_lock(path, *args, **kwargs):
+        yield contextlib.nullcontext()
+
+    fileio._get_lock_context = no_lock
+    try:
+        yield
+    finally:
+        fileio._get_lock_context = original
+
+
 def read_bids_eeg(bids_path, *, verbose=None) -> mne.io.BaseRaw:
     """Read the EEG recording a ``mne_bids.BIDSPath`` points to, preloaded, with its BIDS metadata."""
     import mne_bids
 
     try:
-        raw = mne_bids.read_raw_bids(bids_path, verbose=verbose if verbose is not None else "error")
+        with reading_without_lock_files():
+            raw = mne_bids.read_raw_bids(bids_path,
+                                         verbose=verbose if verbose is not None else "error")
         raw.load_data(verbose=verbose)
     except Exception as err:
         raise InputError(

@@ -51,6 +51,20 @@ def test_marker_list_and_regex():
         find_volume_onsets(raw, marker_regex="R128")
 
 
+def test_a_bare_marker_code_names_the_one_description_ending_in_it(caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="neurobolt.data.onsets"):
+        result = find_volume_onsets(_scan_raw(), marker="R128", tr=TR, n_volumes=20,
+                                    source="scan.vhdr")
+    np.testing.assert_allclose(result.onsets_s, VOLUMES)
+    assert "'R128' is the annotation 'Response/R128'" in caplog.text
+    # two descriptions ending in the code: ambiguous, refused with both listed
+    raw = _with_markers(_raw(), [5.0, 7.0, 9.0], ["Response/R128", "Stimulus/R128", "Response/R128"])
+    with pytest.raises(InputError, match=r"'Response/R128' \(2\).*'Stimulus/R128' \(1\)"):
+        find_volume_onsets(raw, marker="R128")
+
+
 def test_missing_marker_lists_the_ones_that_exist_with_counts():
     with pytest.raises(InputError, match=r"'scan.vhdr'.*'R149'.*'Response/R128' \(20\).*'Stimulus/S 1' \(3\)"):
         find_volume_onsets(_scan_raw(), marker="R149", source="scan.vhdr")

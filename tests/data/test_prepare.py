@@ -229,6 +229,25 @@ def test_bids_with_bold_and_label_atlas(tmp_path):
         PreparedDataset.open(tmp_path / "bids")
 
 
+def _folder_times(root):
+    return {str(p): p.stat().st_mtime_ns for p in [root, *root.rglob("*")] if p.is_dir()}
+
+
+def test_bids_input_is_read_without_writing_and_its_derivatives_may_hold_the_cache(tmp_path):
+    root = write_bids_dataset(tmp_path / "bids", n_volumes=30, subjects=("01", "02"))
+    before, times = tree_hashes(root), _folder_times(root)
+    prepare(root, tmp_path / "cache", progress=False)
+    # not even a lock file created and deleted next to the inputs (it changes folder times)
+    assert tree_hashes(root) == before and _folder_times(root) == times
+    # BIDS's place for pipeline outputs is allowed; the dataset's data folders stay refused
+    dataset = prepare(root, root / "derivatives" / "nbcache", progress=False)
+    assert dataset.scan_ids == ["sub-01_task-rest_run-01", "sub-02_task-rest_run-01"]
+    again = prepare(root, root / "derivatives" / "nbcache", progress=False)  # not read as input
+    assert again.scan_ids == dataset.scan_ids
+    with pytest.raises(ConfigError, match="inside the input"):
+        prepare(root, root / "sub-01" / "cache", progress=False)
+
+
 def test_flat_channel_and_tr_mismatch_are_warned_and_recorded(tmp_path):
     root = tmp_path / "input"
     raw, _ = make_raw(n_volumes=30, tr=2.1)     # markers every 2.1 s ...
@@ -288,3 +307,13 @@ def test_eeg_is_memory_mapped_and_workers_get_paths_not_arrays(manifest, tmp_pat
     eeg, target = next(iter(loader))
     assert tuple(eeg.shape) == (8, 6, 3200) and tuple(target.shape) == (8, 5)
     torch.testing.assert_close(eeg[0], first, rtol=0, atol=0)
+
+
+def test_a_first_prepare_that_prepares_nothing_leaves_nothing(manifest, tmp_path):
+    cache = tmp_path / "cache"
+    bad = PrepareConfig(onsets=OnsetOptions(marker="R129"))
+    with pytest.raises(InputError, match="R129"):
+        prepare(manifest, cache, bad, progress=False)
+    assert not cache.exists()  # no skeleton (.neurobolt, empty scans/) to mistake for a cache
+    prepare(manifest, cache, progress=False)  # and the folder is free for the right run
+    assert (cache / "dataset.json").is_file()
