@@ -199,6 +199,33 @@ class PreparedScan:
         return np.ascontiguousarray(np.stack(columns, axis=1), dtype=np.float32)
 
 
+def _not_a_cache(root: Path) -> str:
+    """Why ``root`` is not a cache, said for what it is (a run, a model, a demo, nothing)."""
+    from ..outputs import read_marker
+
+    marker = read_marker(root) or {}
+    kind = marker.get("kind")
+    if kind == "run":
+        made_from = f" (this one was made from '{marker['cache']}')" if marker.get("cache") else ""
+        return (f"'{root}' is a training run, not a prepared cache: give the cache a run was "
+                f"trained on{made_from}; its model is used with `neurobolt predict {root / 'model'} EEG`")
+    if kind == "model" or (root / "config.json").is_file() and _is_model_config(root):
+        return (f"'{root}' is a trained model, not a prepared cache: train takes a cache made by "
+                f"`neurobolt prepare INPUT --out CACHE`; a model is used with `neurobolt predict {root} EEG`")
+    if kind:
+        return f"'{root}' is a neurobolt {kind} folder, not a prepared cache"
+    return (f"'{root}' is not a prepared cache (no {DATASET_FILE}); run `neurobolt prepare INPUT "
+            f"--out {root}` first")
+
+
+def _is_model_config(root: Path) -> bool:
+    try:
+        document = json.loads((root / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(document, dict) and str(document.get("format", "")).startswith("neurobolt-")
+
+
 @dataclass
 class PreparedDataset:
     """A prepared cache: its scans, subjects, channel and ROI names. Open one with :meth:`open`."""
@@ -215,10 +242,7 @@ class PreparedDataset:
         try:
             info = json.loads((root / DATASET_FILE).read_text())
         except FileNotFoundError:
-            raise InputError(
-                f"'{root}' is not a prepared cache (no {DATASET_FILE}); run `neurobolt prepare INPUT "
-                f"--out {root}` first"
-            ) from None
+            raise InputError(_not_a_cache(root)) from None
         except (OSError, json.JSONDecodeError) as err:
             raise InputError(f"cannot read '{root / DATASET_FILE}': {err}") from None
         if info.get("format_version") != CACHE_FORMAT_VERSION:

@@ -322,3 +322,16 @@ def test_log_lines_do_not_break_the_bar_in_a_terminal(tmp_path, monkeypatch):
     shown = [line.rsplit("\r", 1)[-1] for line in text.split("\n")]
     logged = [line for line in shown if "using volume marker" in line]
     assert len(logged) == 2 and all(line.startswith("sub-s") for line in logged), logged
+
+
+def test_a_run_or_model_given_as_a_cache_is_named_for_what_it_is(tmp_path):
+    from neurobolt.outputs import claim_output_dir
+
+    run = claim_output_dir(tmp_path / "run", "run", cache="/data/cache")
+    with pytest.raises(InputError, match=r"is a training run, not a prepared cache.*'/data/cache'"):
+        PreparedDataset.open(run)
+    model = claim_output_dir(tmp_path / "model", "model")
+    with pytest.raises(InputError, match="is a trained model, not a prepared cache"):
+        PreparedDataset.open(model)
+    with pytest.raises(InputError, match="run `neurobolt prepare INPUT"):
+        PreparedDataset.open(tmp_path / "nothing")
