@@ -149,6 +149,8 @@ def _predict_recording(model, eeg_file, out, *, marker, marker_regex, tr, start,
     if isinstance(model, (str, Path)):
         model_path = Path(model)
         model = _load_model_for_prediction(model_path)
+    if nifti is not None and atlas is None:
+        atlas, atlas_labels = _training_atlas(model, atlas_labels)
     tsv, sidecar, image = _check_outputs(out, nifti, atlas, [p for p in (model_path, eeg_path) if p])
     atlas_plan = None
     if image is not None:
@@ -200,8 +202,14 @@ def _predict_recording(model, eeg_file, out, *, marker, marker_regex, tr, start,
                                   dtype=np.float64)
             grid = {"mode": "markers", "marker": marker, "marker_regex": marker_regex}
         else:
-            onsets_s, grid = _grid(tr if tr is not None else preprocessing.tr, start, end,
-                                   preprocessing.window_s, stream.n_samples / stream.sfreq)
+            onsets_s, grid = _training_markers(raw, preprocessing, eeg_path) \
+                if tr is None and start is None and end is None else (None, None)
+            if onsets_s is None:
+                onsets_s, grid = _grid(tr if tr is not None else preprocessing.tr, start, end,
+                                       preprocessing.window_s, stream.n_samples / stream.sfreq)
+                logger.info("predicting on a grid: every %g s from %.1f s (%d onsets)",
+                            grid["tr"], onsets_s[0] if len(onsets_s) else float("nan"),
+                            len(onsets_s))
         samples = onsets_to_samples(onsets_s, stream.sfreq)
         full = (samples >= window) & (samples <= stream.n_samples)
         if not full.any():
@@ -323,6 +331,53 @@ def _window_blocks(stream, samples: np.ndarray, window: int, picks: list[int], b
         yield np.stack(pending)
     if next_item != len(samples):
         raise RuntimeError(f"{len(samples) - next_item} windows past the end of the stream")
+
+
+def _training_markers(raw, preprocessing, eeg_path):
+    """No marker and no grid given: the recording's own volume markers when it has the marker
+    the training data were cut at (a recording made in the scanner), else (None, None)."""
+    from .data.onsets import find_volume_onsets
+
+    if preprocessing.marker is None:
+        return None, None
+    try:
+        found = find_volume_onsets(raw, marker=preprocessing.marker, source=eeg_path,
+                                   allow_gaps=True)
+    except (InputError, ConfigError):
+        return None, None
+    onsets_s = np.asarray(found.onsets_s, dtype=np.float64)
+    logger.info("predicting at the recording's %d volume markers %r (the training data's; give "
+                "--tr/--start/--end for a grid instead)", len(onsets_s), preprocessing.marker)
+    return onsets_s, {"mode": "markers", "marker": preprocessing.marker, "marker_regex": None,
+                      "default": "the training data's volume marker"}
+
+
+def recorded_atlas(atlases) -> tuple[str, str | None] | None:
+    """The one atlas (and its labels file) a cache's ``atlases`` record, if it still exists."""
+    usable = [a for a in atlases or [] if a.get("atlas") and Path(a["atlas"]).exists()]
+    if len({a["atlas"] for a in usable}) != 1:
+        return None
+    return usable[0]["atlas"], usable[0].get("labels")
+
+
+def _training_atlas(model, atlas_labels):
+    """``nifti=`` without ``atlas=``: the atlas the model's targets were extracted with (recorded
+    in the model, or in the cache it was trained on), else the usual refusal."""
+    import json
+
+    extra = getattr(model, "extra", None) or {}
+    atlases = extra.get("atlases")
+    if atlases is None and extra.get("cache"):  # a model trained before the atlas was recorded
+        try:
+            atlases = json.loads((Path(extra["cache"]) / "dataset.json").read_text()).get("atlases")
+        except (OSError, ValueError):
+            atlases = None
+    found = recorded_atlas(atlases)
+    if found is None:
+        raise ConfigError("nifti= needs atlas= (4D maps or a 3D labels image): the model records "
+                          "no training atlas that exists here", options=["nifti=", "atlas="])
+    logger.info("nifti: through the training data's atlas %s", found[0])
+    return found[0], atlas_labels if atlas_labels is not None else found[1]
 
 
 def _check_outputs(out, nifti, atlas, inputs):

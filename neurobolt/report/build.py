@@ -63,6 +63,14 @@ def report(run_dir, atlas=None, atlas_labels=None, out=None, *, noise_ceiling=No
     ceiling = _ceiling(run, cache, noise_ceiling, notes)
     r_by_roi = {row.roi: float(row.r) for row in run.per_roi.itertuples()}
     brain = None
+    if atlas is None:  # the atlas the run's targets were extracted with, when it is still there
+        from ..predict import recorded_atlas
+
+        found = recorded_atlas((cache or {}).get("atlases"))
+        if found is not None:
+            atlas = found[0]
+            notes.append("Brain map through the atlas the run's cache was prepared with: "
+                         f"<code>{html.escape(str(atlas))}</code>.")
     if atlas is not None:
         labels = atlas_labels if atlas_labels is not None else \
             default_labels(Path(atlas).expanduser(), (cache or {}).get("atlases"))

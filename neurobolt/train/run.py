@@ -220,7 +220,9 @@ def run_fold(prepared, fold: Fold, fold_dir: Path, config: TrainConfig, resolved
     measured = test.targets()
     preprocessing = prepared.preprocessing()
     provenance = {"trained": True, "run": str(run_dir.resolve()), "fold": fold.name,
-                  "cache": str(Path(prepared.root).resolve()), "protocol": config.protocol}
+                  "cache": str(Path(prepared.root).resolve()), "protocol": config.protocol,
+                  # the atlas(es) the targets were extracted with: predict --nifti's default
+                  "atlases": list(prepared.info.get("atlases") or [])}
 
     baseline_values, validation = None, {}
     if config.baseline or config.model == "ridge":

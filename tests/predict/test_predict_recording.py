@@ -60,17 +60,46 @@ def test_ridge_with_large_coefficients_equals_the_cache_path(tiny_run, heldout_s
         np.testing.assert_allclose(fresh[name], cached[name], atol=2e-5, rtol=0)
 
 
-def test_default_grid_is_the_training_tr_from_the_first_full_window(tiny_run, heldout_scan):
+def test_default_is_the_recordings_training_markers_else_the_training_tr(tiny_run, heldout_scan,
+                                                                          tmp_path):
+    import mne
+
     from neurobolt.predict import predict_recording
 
     _, eeg, _ = heldout_scan
-    result = predict_recording(tiny_run.run_dir / "model", eeg)
+    # a recording made in the scanner: at its volume markers, those the training data were cut at
+    at_markers = predict_recording(tiny_run.run_dir / "model", eeg)
+    explicit = predict_recording(tiny_run.run_dir / "model", eeg, marker="Response/R128")
+    pd.testing.assert_frame_equal(at_markers.table, explicit.table)
+    assert at_markers.info["onsets"]["mode"] == "markers"
+    # EEG only (no markers): the training TR from the first full window
+    raw = mne.io.read_raw(eeg, preload=True, verbose="error")
+    raw.set_annotations(None)
+    bare = tmp_path / "no_markers_raw.fif"
+    raw.save(bare, verbose="error")
+    result = predict_recording(tiny_run.run_dir / "model", bare)
+    assert result.info["onsets"]["mode"] == "grid"
     onsets = result.table["onset_s"].to_numpy()
     assert onsets[0] == pytest.approx(16.0)
     np.testing.assert_allclose(np.diff(onsets), 2.1, atol=1e-9)
     assert onsets[-1] <= result.info["eeg"]["duration_s"] < onsets[-1] + 2.1 + 1e-6
     custom = predict_recording(tiny_run.run_dir / "model", eeg, tr=3.0, start=20.0, end=50.0)
     np.testing.assert_allclose(custom.table["onset_s"], np.arange(20.0, 50.0 + 1e-9, 3.0))
+
+
+def test_nifti_defaults_to_the_training_atlas(tiny_run, heldout_scan, simulated_small, tmp_path):
+    import nibabel as nib
+
+    from neurobolt.predict import predict_recording
+
+    _, eeg, _ = heldout_scan
+    given = predict_recording(tiny_run.run_dir / "model", eeg, tmp_path / "a.tsv",
+                              nifti=tmp_path / "a.nii.gz", atlas=simulated_small.atlas_dseg)
+    default = predict_recording(tiny_run.run_dir / "model", eeg, tmp_path / "b.tsv",
+                                nifti=tmp_path / "b.nii.gz")
+    np.testing.assert_array_equal(np.asarray(nib.load(tmp_path / "a.nii.gz").dataobj),
+                                  np.asarray(nib.load(tmp_path / "b.nii.gz").dataobj))
+    assert given.info["outputs"]["nifti"] != default.info["outputs"]["nifti"]
 
 
 def test_block_size_does_not_change_predictions(tiny_run, heldout_scan):

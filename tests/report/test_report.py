@@ -64,15 +64,22 @@ def test_split_run_report_with_the_simulated_atlas(split_run, simulated_small, p
     assert f"Held-out scan <code>{test_scan[0]}</code>" in page
 
 
-def test_no_atlas_says_so_and_a_rerun_replaces_the_report(split_run, simulated_small):
+def test_without_atlas_the_recorded_one_draws_the_map_and_a_rerun_replaces_the_report(
+        split_run, simulated_small, monkeypatch):
     maps, labels = _atlas(simulated_small, "dseg")
     report(split_run, atlas=maps, atlas_labels=labels, out=split_run / "report_b")
-    assert (split_run / "report_b" / "brain_map.png").is_file()
-    path = report(split_run, out=split_run / "report_b")
+    given = (split_run / "report_b" / "brain_map.png").read_bytes()
+    path = report(split_run, out=split_run / "report_b")  # the atlas the cache was prepared with
     page = path.read_text()
-    assert "No atlas was given" in page
-    assert "atlas-sim_" in page  # the hint names the atlas the cache was prepared with
-    assert not (split_run / "report_b" / "brain_map.png").exists()  # stale figure removed
+    assert "No atlas was given" not in page and "atlas-sim_" in page
+    assert (split_run / "report_b" / "brain_map.png").read_bytes() == given
+    # a cache whose recorded atlas is gone: no map, said so, and the stale figure removed
+    import neurobolt.predict
+
+    monkeypatch.setattr(neurobolt.predict, "recorded_atlas", lambda atlases: None)
+    page = report(split_run, out=split_run / "report_b").read_text()
+    assert "No atlas was given" in page and "atlas-sim_" in page  # the hint names the atlas
+    assert not (split_run / "report_b" / "brain_map.png").exists()
 
 
 def test_label_atlas_map_is_piecewise_constant(split_run, simulated_small):
@@ -111,7 +118,7 @@ def test_probabilistic_map_takes_the_dominant_maps_r(simulated_small):
 def test_loso_run_report_has_every_fold(loso_run, page_images):
     path = report(loso_run)
     page = path.read_text()
-    assert len(page_images(page)) == 3  # bars, time courses, curves (no atlas)
+    assert len(page_images(page)) == 4  # bars, brain map (the recorded atlas), time courses, curves
     for k in range(1, 5):
         assert f"<td>fold-{k}</td>" in page
     assert re.search(r"Held-out scan <code>fold-\d/sub-0\d_task-rest_run-01</code>", page)
@@ -238,7 +245,7 @@ def test_ridge_only_run_has_no_baseline_and_no_curves(prepared_small, tmp_path, 
     run = train(prepared_small.root, tmp_path / "ridge", TrainConfig(model="ridge"),
                 progress=False).run_dir
     page = report(run).read_text()
-    assert len(page_images(page)) == 2  # bars and time courses
+    assert len(page_images(page)) == 3  # bars, brain map (the recorded atlas), time courses
     assert "no baseline in this run" in page and "a ridge-only run has no epochs" in page
     assert _headline(page, "ridge mean r") == "—"
 
@@ -286,7 +293,7 @@ def test_a_spoc_report_shows_what_the_model_learned(spoc_report, page_images):
     page = path.read_text()
     assert "What the model learned" in page and "member 1 of the 3 averaged" in page
     assert "Haufe" in page and "model <b>spoc (ensemble of 3)</b>" in page
-    assert len(page_images(page)) == 5  # per-ROI r, patterns, kernels, time courses, curves
+    assert len(page_images(page)) == 6  # per-ROI r, brain map, patterns, kernels, time courses, curves
     member = load_model(run / "model").members[0]
     shares = member.importance()
     assert shares.shape == (4, 10, 2) and np.allclose(shares.sum(axis=(1, 2)), 1.0)
