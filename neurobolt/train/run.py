@@ -94,6 +94,8 @@ def train(cache, out, config: TrainConfig | None = None, *, resume: bool = False
         identity = {"cache": cache_fingerprint(prepared), "channels": channels, "targets": targets,
                     "config": _identity_config(given), "world_size": dist.world_size}
         run_dir = Path(out).expanduser()
+        if resume:
+            identity = _identity_of_earlier_run(run_dir, identity)
         if dist.is_main:
             _open_run_dir(run_dir, Path(cache), identity, resume)
             sessions = RunSessions(run_dir, started)
@@ -606,9 +608,31 @@ def cache_fingerprint(prepared) -> str:
     return digest.hexdigest()
 
 
+def _identity_of_earlier_run(run_dir: Path, identity: dict) -> dict:
+    """The identity to resume with. A run made before an option existed has no record of it:
+    when this command leaves every such option at its default, the run is the same run, and its
+    identity is the one without them (its checkpoints carry that one)."""
+    marker = read_marker(run_dir) or {}
+    known = marker.get("config_fields")
+    if not known or marker.get("identity") == _digest_all(identity):
+        return identity
+    defaults = _identity_config(TrainConfig())
+    newer = {name for name in identity["config"] if name not in known
+             and identity["config"][name] == defaults.get(name)}
+    if not newer:
+        return identity
+    older = {**identity, "config": {k: v for k, v in identity["config"].items()
+                                    if k not in newer}}
+    return older if marker.get("identity") == _digest_all(older) else identity
+
+
+def _digest_all(identity: dict) -> str:
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
+
 def _open_run_dir(run_dir: Path, cache: Path, identity: dict, resume: bool) -> None:
     exists = check_output_dir(run_dir, RUN_KIND, inputs=[cache])
-    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+    digest = _digest_all(identity)
     if exists:
         marker = read_marker(run_dir) or {}
         finished = (run_dir / METRICS_FILE).exists()

@@ -175,3 +175,22 @@ def test_ridge_only_run_exports_a_predicting_model(prepared_small, subject_sheet
     model = load_model(tmp_path / "ridge" / "model")
     assert isinstance(model, RidgeModel) and model.preprocessing == prepared_small.preprocessing()
     assert not (tmp_path / "ridge" / "checkpoint.pt").exists()
+
+
+def test_a_run_made_before_an_option_existed_resumes_when_the_option_is_at_its_default(tmp_path):
+    from neurobolt.outputs import claim_output_dir
+    from neurobolt.train import TrainConfig
+    from neurobolt.train.run import _digest, _digest_all, _identity_config, \
+        _identity_of_earlier_run
+
+    identity = {"cache": "c", "channels": ["Cz"], "targets": ["V1"], "world_size": 1,
+                "config": _identity_config(TrainConfig())}
+    # an older neurobolt had no allow_unmatched_sheet_rows option
+    older = {**identity, "config": {k: v for k, v in identity["config"].items()
+                                    if k != "allow_unmatched_sheet_rows"}}
+    run = claim_output_dir(tmp_path / "run", "run", identity=_digest_all(older),
+                           config_fields={k: _digest(v) for k, v in older["config"].items()})
+    assert _identity_of_earlier_run(run, identity) == older
+    # the option set to a non-default value: a different run, left for the refusal
+    changed = {**identity, "config": {**identity["config"], "allow_unmatched_sheet_rows": True}}
+    assert _identity_of_earlier_run(run, changed) == changed
