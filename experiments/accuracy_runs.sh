@@ -25,10 +25,12 @@ options() {  # the train options of a row
     case "$1" in
         spoc) echo "" ;;                                   # the default: a spoc ensemble
         spoc1) echo "--ensemble 1" ;;                      # one spoc network
-        nb_scratch) echo "--model neurobolt" ;;            # from-scratch recipe, query readout
-        nb_scratch_mean) echo "--model neurobolt --readout mean" ;;
-        nb_finetune) echo "--model neurobolt --recipe finetune" ;;   # the published recipe
-        nb_scratch_x3) echo "--model neurobolt --ensemble 3" ;;
+        # the network in fp32, as every network row was run (--precision auto picks bf16 on a CPU
+        # with native bf16, e.g. avx512_bf16, since these runs)
+        nb_scratch) echo "--model neurobolt --precision fp32" ;;   # from-scratch recipe, queries
+        nb_scratch_mean) echo "--model neurobolt --readout mean --precision fp32" ;;
+        nb_finetune) echo "--model neurobolt --recipe finetune --precision fp32" ;;  # published
+        nb_scratch_x3) echo "--model neurobolt --ensemble 3 --precision fp32" ;;
         *) echo "unknown row $1" >&2; exit 2 ;;
     esac
 }

@@ -148,12 +148,14 @@ def run_demo(out_dir: str | Path = "neurobolt_demo", config: DemoConfig | None =
     metrics = evaluate_run(run_dir)
 
     # The held-out subject's raw EEG file, predicted as an EEG-only recording would be: on the
-    # model's TR grid, through predict_recording (the code behind `neurobolt predict`).
+    # model's TR grid (given, since a file with the training marker is otherwise predicted at its
+    # markers), through predict_recording (the code behind `neurobolt predict`).
     test_subject = split["test"][0]
     test_scan = next(s for s in simulation.scans if s.startswith(test_subject + "_"))
     eeg_file = simulation.eeg_files[simulation.scans.index(test_scan)]
     predictions_path = out_dir / f"{test_scan}_predicted.tsv"
     timed("predict", lambda: predict_recording(run_dir / "model", eeg_file, out=predictions_path,
+                                                tr=prepared.preprocessing().tr,
                                                 progress=progress))
     # The same file at its volume markers must give the evaluation's held-out predictions.
     marker = json.loads((cache_dir / "scans" / test_scan / "meta.json").read_text())["marker"]

@@ -129,7 +129,8 @@ def add_protocol_options(parser: argparse.ArgumentParser) -> None:
                      help="deterministic algorithms only (slower on GPU)")
     run.add_argument("--device", choices=("auto", "cpu", "cuda"), help="default auto")
     run.add_argument("--precision", choices=("auto", "fp32", "bf16"),
-                     help="auto (default): bf16 autocast on GPU, fp32 on CPU")
+                     help="auto (default): bf16 autocast where the device computes bf16 natively "
+                          "(GPU; CPU with avx512_bf16/amx_bf16), fp32 elsewhere")
     run.add_argument("--num-workers", type=int, metavar="N",
                      help="DataLoader worker processes (default 0: batches are sliced in-process)")
     run.add_argument("--no-progress", action="store_true", help="hide progress bars")

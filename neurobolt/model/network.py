@@ -119,7 +119,7 @@ class NeuroBOLT(nn.Module):
     ) -> np.ndarray:
         """EEG windows (B, C, n_samples) in µV at ``config.sfreq`` -> (B, n_rois) float32 numpy.
 
-        ``precision``: ``"fp32"``, ``"bf16"`` (autocast) or ``"auto"`` (bf16 on GPU, fp32 on CPU).
+        ``precision``: ``"fp32"``, ``"bf16"`` (autocast) or ``"auto"`` (bf16 where the device computes it natively: :mod:`neurobolt.hardware`).
         """
         if precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
@@ -128,7 +128,11 @@ class NeuroBOLT(nn.Module):
         data = self._check_input(eeg_uV, ch_names)
         index = self.channel_index(ch_names)
         device = self.head.bias.device
-        use_bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
+        if precision == "auto":
+            from ..hardware import auto_precision
+
+            precision = auto_precision(device)
+        use_bf16 = precision == "bf16"
         autocast = (
             torch.autocast(device_type=device.type, dtype=torch.bfloat16)
             if use_bf16

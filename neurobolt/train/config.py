@@ -132,7 +132,9 @@ class TrainConfig(Config):
     seed: int = 0
     deterministic: bool = False
     device: str = "auto"
-    precision: str = "auto"  # bf16 autocast on GPU, fp32 on CPU (bf16 is emulated on most CPUs)
+    # auto: bf16 autocast where the device computes bf16 natively (GPU; CPU with avx512_bf16 or
+    # amx_bf16), fp32 elsewhere (emulated bf16 is ~100x slower): neurobolt.hardware
+    precision: str = "auto"
     num_workers: int = 0
     eval_batch_size: int = 64
     # the ridge baseline: penalties tried per ROI on validation (1e-2 ... 1e8, half-decade steps;

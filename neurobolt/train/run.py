@@ -520,10 +520,12 @@ def _resolve_device(name: str):
 def _resolve(config: TrainConfig, device, dist) -> dict:
     """What the run decided from the options, the recipe and the machine (saved in config.json).
     ``config`` is resolved (:meth:`TrainConfig.resolved`)."""
-    if config.precision == "bf16" and device.type == "cpu":
-        logger.warning("bf16 on this CPU is probably emulated and much slower than fp32")
-    precision = config.precision if config.precision != "auto" else \
-        ("bf16" if device.type == "cuda" else "fp32")
+    from ..hardware import auto_precision, cpu_has_native_bf16
+
+    if config.precision == "bf16" and device.type == "cpu" and not cpu_has_native_bf16():
+        logger.warning("this CPU has no native bf16 (no avx512_bf16/amx_bf16): bf16 is emulated "
+                       "and much slower than fp32")
+    precision = config.precision if config.precision != "auto" else auto_precision(device)
     resolved = {"model": config.model, "recipe": config.recipe_name(),
                 "ensemble": config.ensemble, "precision": precision, "device": str(device),
                 "world_size": dist.world_size}
@@ -549,11 +551,13 @@ def _resolve(config: TrainConfig, device, dist) -> dict:
 
 # what a run may change on --resume: its length (extending a finished or interrupted run)
 _EXTENSIBLE = ("epochs", "steps")
+# how the run computes, not what: a resumed run may use another device, precision or workers
+_COMPUTE = ("device", "precision", "num_workers", "eval_batch_size")
 
 
 def _identity_config(config: TrainConfig) -> dict:
-    """The config as the run's identity: everything but the run's length."""
-    return {k: v for k, v in config.to_dict().items() if k not in _EXTENSIBLE}
+    """The config as the run's identity: everything but the run's length and how it computes."""
+    return {k: v for k, v in config.to_dict().items() if k not in _EXTENSIBLE + _COMPUTE}
 
 
 def _fold_finished(fold_dir: Path, config: TrainConfig) -> bool:
@@ -609,9 +613,11 @@ def cache_fingerprint(prepared) -> str:
 
 
 def _identity_of_earlier_run(run_dir: Path, identity: dict) -> dict:
-    """The identity to resume with. A run made before an option existed has no record of it:
-    when this command leaves every such option at its default, the run is the same run, and its
-    identity is the one without them (its checkpoints carry that one)."""
+    """The identity to resume with, for runs of an older neurobolt: one made before an option
+    existed has no record of it (when this command leaves every such option at its default, it is
+    the same run), and one made before the compute settings (device, precision, workers) left the
+    identity recorded them (their values are in its config.json). Its checkpoints carry the
+    identity it was made with, so that one is returned when it matches; else ``identity``."""
     marker = read_marker(run_dir) or {}
     known = marker.get("config_fields")
     if not known or marker.get("identity") == _digest_all(identity):
@@ -619,11 +625,17 @@ def _identity_of_earlier_run(run_dir: Path, identity: dict) -> dict:
     defaults = _identity_config(TrainConfig())
     newer = {name for name in identity["config"] if name not in known
              and identity["config"][name] == defaults.get(name)}
-    if not newer:
-        return identity
-    older = {**identity, "config": {k: v for k, v in identity["config"].items()
-                                    if k not in newer}}
-    return older if marker.get("identity") == _digest_all(older) else identity
+    try:
+        stored = json.loads((run_dir / CONFIG_FILE).read_text())
+    except (OSError, ValueError):
+        stored = {}
+    compute = {name: stored[name] for name in _COMPUTE if name in known and name in stored}
+    for drop, add in ((newer, {}), (set(), compute), (newer, compute)):
+        config = {**{k: v for k, v in identity["config"].items() if k not in drop}, **add}
+        candidate = {**identity, "config": config}
+        if (drop or add) and marker.get("identity") == _digest_all(candidate):
+            return candidate
+    return identity
 
 
 def _digest_all(identity: dict) -> str:
@@ -647,14 +659,16 @@ def _open_run_dir(run_dir: Path, cache: Path, identity: dict, resume: bool) -> N
             differs = [k for k in ("cache", "channels", "targets", "world_size")
                        if parts.get(k) != _digest(identity[k])]
             fields = marker.get("config_fields") or {}
-            options = sorted(name for name in set(fields) | set(identity["config"])
+            options = sorted(name for name in (set(fields) | set(identity["config"]))
+                             - set(_COMPUTE)  # an older run recorded them; they may change
                              if fields.get(name) != _digest(identity["config"].get(name)))
             if parts.get("config") != _digest(identity["config"]) and not fields:
                 differs.append("config")  # a run of an older neurobolt: no per-option record
             what = ", ".join(differs + [f"TrainConfig.{name}" for name in options]) or "setup"
             raise ConfigError(
                 f"resume=True: '{run_dir}' was made with a different {what} than this command's "
-                "(only TrainConfig.epochs and TrainConfig.steps may change, to extend a run); "
+                "(only TrainConfig.epochs and TrainConfig.steps may change, to extend a run, and "
+                "the compute settings: device, precision, workers); "
                 "rerun with the original cache and options, or use another output folder",
                 options=["resume=True"] + [f"TrainConfig.{name}" for name in options])
         return

@@ -194,3 +194,10 @@ def test_a_run_made_before_an_option_existed_resumes_when_the_option_is_at_its_d
     # the option set to a non-default value: a different run, left for the refusal
     changed = {**identity, "config": {**identity["config"], "allow_unmatched_sheet_rows": True}}
     assert _identity_of_earlier_run(run, changed) == changed
+    # a run from before the compute settings left the identity: its config.json has their values
+    legacy = {**older, "config": {**older["config"], "precision": "auto", "device": "auto",
+                                  "num_workers": 0, "eval_batch_size": 64}}
+    run2 = claim_output_dir(tmp_path / "run2", "run", identity=_digest_all(legacy),
+                            config_fields={k: _digest(v) for k, v in legacy["config"].items()})
+    (run2 / "config.json").write_text(json.dumps({**TrainConfig().to_dict(), "precision": "auto"}))
+    assert _identity_of_earlier_run(run2, identity) == legacy
