@@ -45,7 +45,8 @@ def cpuinfo_has_native_bf16(text: str) -> bool | None:
 
 
 def auto_precision(device) -> str:
-    """``precision="auto"``: bf16 autocast where the device computes bf16 natively, else fp32."""
+    """Training's ``precision="auto"``: bf16 autocast where the device computes bf16 natively,
+    else fp32. (Prediction stays fp32 on a CPU: its outputs should not depend on batch sizes.)"""
     import torch
 
     if device.type == "cuda":

@@ -119,7 +119,7 @@ class NeuroBOLT(nn.Module):
     ) -> np.ndarray:
         """EEG windows (B, C, n_samples) in µV at ``config.sfreq`` -> (B, n_rois) float32 numpy.
 
-        ``precision``: ``"fp32"``, ``"bf16"`` (autocast) or ``"auto"`` (bf16 where the device computes it natively: :mod:`neurobolt.hardware`).
+        ``precision``: ``"fp32"``, ``"bf16"`` (autocast) or ``"auto"`` (bf16 on GPU, fp32 on CPU).
         """
         if precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
@@ -128,11 +128,10 @@ class NeuroBOLT(nn.Module):
         data = self._check_input(eeg_uV, ch_names)
         index = self.channel_index(ch_names)
         device = self.head.bias.device
-        if precision == "auto":
-            from ..hardware import auto_precision
-
-            precision = auto_precision(device)
-        use_bf16 = precision == "bf16"
+        # prediction stays fp32 on a CPU even with native bf16: its outputs are results, and
+        # bf16 rounding would make them depend on the batch size (training autocasts, see
+        # neurobolt.hardware); on a GPU auto predicts in bf16
+        use_bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
         autocast = (
             torch.autocast(device_type=device.type, dtype=torch.bfloat16)
             if use_bf16
