@@ -44,8 +44,10 @@ def predict_windows(model, windows, *, batch_size: int = 32, progress: bool = Fa
     predicted = np.empty((len(windows), len(roi_names)), dtype=np.float32)
     with progress_bar(total=len(windows), desc="predict", unit="window", enabled=progress) as bar:
         for _, items in windows.scan_groups():
-            blocks = (windows.get_batch(items[first:first + batch_size])[0].numpy()
-                      for first in range(0, len(items), batch_size))
+            def blocks(items=items):  # sliced again for each pass of a multi-pass predictor
+                return (windows.get_batch(items[first:first + batch_size])[0].numpy()
+                        for first in range(0, len(items), batch_size))
+
             predicted[items] = predict_blocks(model, windows.channels, blocks, len(items), bar)
     table = windows.info_table()
     return pd.concat([table, pd.DataFrame(predicted, columns=roi_names)], axis=1)
@@ -55,13 +57,32 @@ def predict_blocks(model, ch_names, blocks, n_windows: int, bar=None, *, spread:
     """The windows->predictions core: one recording's window blocks (B, C, W) µV, in order,
     through one ``model.recording_predictor(ch_names)``; returns (n_windows, n_rois) float32.
 
-    With ``spread=True`` returns ``(values, spread)``: the sd over an ensemble's members per
-    window and ROI (None for a single model). :func:`predict_windows` (a prepared cache) and
-    :func:`predict_recording` (a raw EEG file, streamed) both call it.
+    ``blocks``: a list of blocks, or a function returning a fresh iterator over them (a stream
+    read from a file). A predictor with ``passes`` > 1 (a model whose features are normalised
+    over the whole recording, e.g. spoc) first sees every block in ``observe(block, k)`` for
+    k < passes - 1, then in ``add``: its memory stays constant however long the recording; a
+    one-off iterator is then kept in a list. With ``spread=True`` returns ``(values, spread)``:
+    the sd over an ensemble's members per window and ROI (None for a single model).
+    :func:`predict_windows` (a prepared cache) and :func:`predict_recording` (a raw EEG file,
+    streamed) both call it.
     """
     predictor = model.recording_predictor(list(ch_names))
+    passes = int(getattr(predictor, "passes", 1))
+    if callable(blocks):
+        fresh = blocks
+    else:
+        blocks = blocks if isinstance(blocks, (list, tuple)) or passes == 1 else list(blocks)
+        fresh = lambda: iter(blocks)  # noqa: E731
+    if bar is not None and passes > 1 and getattr(bar, "total", None):
+        bar.total = bar.total * passes  # every pass reads every window
+        bar.refresh()
+    for pass_index in range(passes - 1):
+        for block in fresh():
+            predictor.observe(block, pass_index)
+            if bar is not None:
+                bar.update(len(block))
     parts = []
-    for block in blocks:
+    for block in fresh():
         parts.append(predictor.add(block))
         if bar is not None:
             bar.update(len(block))
@@ -222,9 +243,10 @@ def _predict_recording(model, eeg_file, out, *, marker, marker_regex, tr, start,
 
         started = time.perf_counter()
         with progress_bar(total=len(samples), desc="predict", unit="window", enabled=progress) as bar:
-            blocks = _window_blocks(stream, samples, window, [stream.ch_names.index(c) for c in used],
-                                    batch_size)
-            values, spread = predict_blocks(model, used, blocks, len(samples), bar, spread=True)
+            picks = [stream.ch_names.index(c) for c in used]
+            values, spread = predict_blocks(   # a fresh pass over the file for each call
+                model, used, lambda: _window_blocks(stream, samples, window, picks, batch_size),
+                len(samples), bar, spread=True)
         flat = stream.finish()
         wall = time.perf_counter() - started
     notes = list(dict.fromkeys([str(w.message) for w in caught

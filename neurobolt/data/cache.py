@@ -212,7 +212,7 @@ def _not_a_cache(root: Path) -> str:
     if kind == "model" or (root / "config.json").is_file() and _is_model_config(root):
         return (f"'{root}' is a trained model, not a prepared cache: train takes a cache made by "
                 f"`neurobolt prepare INPUT --out CACHE`; a model is used with `neurobolt predict {root} EEG`")
-    if kind:
+    if kind and kind != "cache":  # a cache without its index: interrupted, prepare again
         return f"'{root}' is a neurobolt {kind} folder, not a prepared cache"
     return (f"'{root}' is not a prepared cache (no {DATASET_FILE}); run `neurobolt prepare INPUT "
             f"--out {root}` first")

@@ -96,6 +96,14 @@ class EnsembleRecordingPredictor:
         self.predictors = [m.recording_predictor(ch_names) for m in ensemble.members]
         self._pending = [np.zeros((0, self.n_rois)) for _ in self.predictors]
         self._spread: list[np.ndarray] = []
+        # as many passes as the member that needs most; a member needing fewer joins late
+        self.passes = max(int(getattr(p, "passes", 1)) for p in self.predictors)
+
+    def observe(self, eeg_uV, pass_index: int) -> None:
+        for predictor in self.predictors:
+            own = pass_index - (self.passes - int(getattr(predictor, "passes", 1)))
+            if own >= 0:
+                predictor.observe(eeg_uV, own)
 
     def _emit(self, outputs: list[np.ndarray]) -> np.ndarray:
         for k, rows in enumerate(outputs):

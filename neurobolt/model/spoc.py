@@ -353,14 +353,14 @@ class SpocModel(nn.Module):
         The features are normalised over the B windows, so give a whole recording's windows (at
         least 2) together; missing training channels are left out of the filters.
         """
-        predictor = self.recording_predictor(ch_names)
-        predictor.add(eeg_uV)
-        return predictor.finish()
+        from ..predict import predict_blocks
+
+        data = np.asarray(eeg_uV)
+        return predict_blocks(self, ch_names, [data], len(data))
 
     def recording_predictor(self, ch_names: Sequence[str]) -> "SpocRecordingPredictor":
-        """A predictor for one recording fed in blocks (see :mod:`neurobolt.predict`): each block's
-        component powers are kept (n_frames x n_bands x K numbers per window, not the EEG), and
-        every prediction comes from ``finish()``."""
+        """A predictor for one recording fed in blocks, three times over (see
+        :class:`SpocRecordingPredictor` and :func:`neurobolt.predict.predict_blocks`)."""
         return SpocRecordingPredictor(self, list(ch_names))
 
     # ------------------------------------------------------------------ interpretation
@@ -452,32 +452,84 @@ class SpocModel(nn.Module):
 
 
 class SpocRecordingPredictor:
-    """Blocks of one recording in; their component powers kept, all predictions at ``finish``."""
+    """One recording, fed in blocks, in three passes over the same blocks (``passes = 3``), so
+    that memory does not grow with the recording: the features are normalised over the whole
+    recording (:func:`normalise_recording`), whose statistics are gathered first.
+
+    * pass 0, ``observe(block, 0)``: the mean component power P̄ of every feature;
+    * pass 1, ``observe(block, 1)``: mean and spread of log(P / P̄ + floor) and of P / P̄;
+    * pass 2, ``add(block)``: each window's features and predictions, returned at once.
+
+    Only O(features) numbers are kept between blocks. The result equals
+    :func:`normalise_recording` over all the recording's windows (statistics as running float64
+    sums instead of two-pass ones: equal to ~1e-9).
+    """
+
+    passes = 3
 
     def __init__(self, model: SpocModel, ch_names: list[str]) -> None:
         self.model, self.ch_names = model, ch_names
         self.channel_index = model.channel_index(ch_names)  # unknown or repeated names fail here
-        self._powers: list[torch.Tensor] = []
+        n = 2 * model.config.n_bands * model.config.n_filters
+        self._frames = [0, 0]                                      # frames seen in pass 0, 1
+        self._power_sum = torch.zeros(n // 2, dtype=torch.float64)
+        self._sums = torch.zeros(4, n // 2, dtype=torch.float64)    # log r, log r ^2, r, r ^2
+        self._windows = 0
+
+    def _power(self, eeg_uV) -> torch.Tensor:
+        """(N * n_frames, n_bands * K) float64 component powers of a block's windows."""
+        config = self.model.config
+        data = check_eeg_windows(eeg_uV, self.ch_names, n_samples=config.n_samples,
+                                 window_s=config.window_s, sfreq=config.sfreq)
+        if not len(data):
+            return torch.zeros((0, self._power_sum.numel()), dtype=torch.float64)
+        power = self.model.window_power(torch.from_numpy(data), self.channel_index)
+        return power.reshape(-1, self._power_sum.numel()).double()
+
+    def _relative(self, power: torch.Tensor) -> torch.Tensor:
+        mean = self._power_sum / max(self._frames[0], 1)
+        return power / mean.clamp_min(torch.finfo(torch.float64).tiny)
+
+    @torch.no_grad()
+    def observe(self, eeg_uV, pass_index: int) -> None:
+        power = self._power(eeg_uV)
+        if pass_index == 0:
+            self._power_sum += power.sum(dim=0)
+            self._frames[0] += power.shape[0]
+            self._windows += len(eeg_uV)
+        elif pass_index == 1:
+            relative = self._relative(power)
+            log = torch.log(relative + LOG_FLOOR)
+            self._sums += torch.stack([log.sum(0), log.square().sum(0), relative.sum(0),
+                                       relative.square().sum(0)])
+            self._frames[1] += power.shape[0]
+        else:
+            raise ValueError(f"spoc observes passes 0 and 1, not {pass_index}")
 
     @torch.no_grad()
     def add(self, eeg_uV) -> np.ndarray:
         config = self.model.config
-        data = check_eeg_windows(eeg_uV, self.ch_names, n_samples=config.n_samples,
-                                 window_s=config.window_s, sfreq=config.sfreq)
-        if len(data):
-            self._powers.append(self.model.window_power(torch.from_numpy(data), self.channel_index))
-        return np.zeros((0, config.n_rois), dtype=np.float32)
-
-    @torch.no_grad()
-    def finish(self) -> np.ndarray:
-        n_rois = self.model.config.n_rois
-        if not self._powers:
-            return np.zeros((0, n_rois), dtype=np.float32)
-        power, self._powers = torch.cat(self._powers), []
-        if len(power) < 2:
+        if self._windows < 2:
             raise InputError("the spoc model normalises its features over the windows of one "
-                             "recording: give at least 2 windows of the recording together, not 1")
-        return self.model.readout(self.model.window_features(power)).float().numpy()
+                             "recording: give at least 2 windows of the recording together, not "
+                             f"{self._windows}")
+        power = self._power(eeg_uV)
+        if not len(power):
+            return np.zeros((0, config.n_rois), dtype=np.float32)
+        relative = self._relative(power)
+        count = max(self._frames[1], 1)
+        features = []
+        for k, values in enumerate((torch.log(relative + LOG_FLOOR), relative)):
+            mean = self._sums[2 * k] / count
+            spread = (self._sums[2 * k + 1] / count - mean.square()).clamp_min(0.0).sqrt()
+            features.append((values - mean) / torch.where(spread > _MIN_RELATIVE_SPREAD, spread,
+                                                          torch.inf))
+        n = power.shape[0] // config.n_frames
+        features = torch.cat(features, dim=-1).reshape(n, config.n_frames, -1)
+        return self.model.readout(features.float()).float().numpy()
+
+    def finish(self) -> np.ndarray:
+        return np.zeros((0, self.model.config.n_rois), dtype=np.float32)
 
 
 # ---------------------------------------------------------------------------------- checkpoint format

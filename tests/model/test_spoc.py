@@ -117,10 +117,20 @@ def test_every_prediction_path_agrees(planted, tmp_path):
     eeg, onsets, _ = planted[1]["s3"]
     windows = _windows(eeg, onsets)
     whole = model.predict(windows, CHANNELS)
-    predictor = model.recording_predictor(CHANNELS)
-    for start in range(0, len(windows), 17):
-        assert predictor.add(windows[start:start + 17]).shape == (0, 1)  # deferred
-    np.testing.assert_allclose(predictor.finish(), whole, rtol=1e-5, atol=1e-6)
+    # the features of the whole recording at once (normalise_recording, as training computes)
+    with torch.no_grad():
+        direct = model.readout(model.window_features(model.window_power(
+            torch.from_numpy(windows)))).numpy()
+    np.testing.assert_allclose(whole, direct, rtol=1e-4, atol=1e-5)
+    # in blocks of 17 windows: three passes over them, memory not growing with the recording
+    from neurobolt.predict import predict_blocks
+
+    assert model.recording_predictor(CHANNELS).passes == 3
+    blocks = [windows[start:start + 17] for start in range(0, len(windows), 17)]
+    np.testing.assert_allclose(predict_blocks(model, CHANNELS, blocks, len(windows)), whole,
+                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(predict_blocks(model, CHANNELS, lambda: iter(blocks),
+                                              len(windows)), whole, rtol=1e-5, atol=1e-6)
     export_model(model, tmp_path / "spoc")
     loaded = load_model(tmp_path / "spoc")
     np.testing.assert_array_equal(loaded.predict(windows, CHANNELS), whole)
@@ -168,9 +178,12 @@ def test_ensemble_is_the_exact_mean_of_its_members(planted, tmp_path):
     np.testing.assert_allclose(mean, outputs.mean(axis=0), rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(spread, outputs.std(axis=0), rtol=1e-5, atol=1e-6)
     predictor = ensemble.recording_predictor(CHANNELS)
-    predictor.add(windows[:30])
-    predictor.add(windows[30:])
-    np.testing.assert_allclose(predictor.finish(), mean, rtol=1e-6, atol=1e-6)
+    assert predictor.passes == 3
+    for pass_index in range(2):
+        predictor.observe(windows[:30], pass_index)
+        predictor.observe(windows[30:], pass_index)
+    rows = [predictor.add(windows[:30]), predictor.add(windows[30:]), predictor.finish()]
+    np.testing.assert_allclose(np.concatenate(rows), mean, rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(predictor.spread(), spread, rtol=1e-5, atol=1e-6)
     export_model(ensemble, tmp_path / "ensemble")
     loaded = load_model(tmp_path / "ensemble")
