@@ -98,6 +98,11 @@ class EnsembleRecordingPredictor:
         self._spread: list[np.ndarray] = []
         # as many passes as the member that needs most; a member needing fewer joins late
         self.passes = max(int(getattr(p, "passes", 1)) for p in self.predictors)
+        # members that compute the same spectra from a block (spoc members of one run) share them
+        sharing = [(m, p) for m, p in zip(ensemble.members, self.predictors) if hasattr(p, "shared")]
+        if sharing and all(m.config == sharing[0][0].config for m, _ in sharing):
+            for _, predictor in sharing:
+                predictor.shared = sharing[0][1].shared
 
     def observe(self, eeg_uV, pass_index: int) -> None:
         for predictor in self.predictors:

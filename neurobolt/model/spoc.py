@@ -451,6 +451,20 @@ class SpocModel(nn.Module):
         return "\n".join(lines)
 
 
+class SharedSpectra:
+    """The band spectra of the last block seen, for the predictors of several models with the
+    same :class:`SpocConfig`: the block itself (not its id, which a later block may reuse) says
+    whether they are current."""
+
+    def __init__(self) -> None:
+        self._block, self._spectra = None, None
+
+    def spectra(self, block, compute):
+        if self._block is not block:
+            self._block, self._spectra = block, compute()
+        return self._spectra
+
+
 class SpocRecordingPredictor:
     """One recording, fed in blocks, in three passes over the same blocks (``passes = 3``), so
     that memory does not grow with the recording: the features are normalised over the whole
@@ -475,6 +489,9 @@ class SpocRecordingPredictor:
         self._power_sum = torch.zeros(n // 2, dtype=torch.float64)
         self._sums = torch.zeros(4, n // 2, dtype=torch.float64)    # log r, log r ^2, r, r ^2
         self._windows = 0
+        # the band spectra of the current block; an ensemble of models with one config shares
+        # one holder, so the spectra are computed once per block, not once per member
+        self.shared = SharedSpectra()
 
     def _power(self, eeg_uV) -> torch.Tensor:
         """(N * n_frames, n_bands * K) float64 component powers of a block's windows."""
@@ -483,8 +500,9 @@ class SpocRecordingPredictor:
                                  window_s=config.window_s, sfreq=config.sfreq)
         if not len(data):
             return torch.zeros((0, self._power_sum.numel()), dtype=torch.float64)
-        power = self.model.window_power(torch.from_numpy(data), self.channel_index)
-        return power.reshape(-1, self._power_sum.numel()).double()
+        filters = self.model.unit_filters()[..., self.channel_index]
+        spectra = self.shared.spectra(eeg_uV, lambda: band_spectra(torch.from_numpy(data), config))
+        return component_power(spectra, filters).reshape(-1, self._power_sum.numel()).double()
 
     def _relative(self, power: torch.Tensor) -> torch.Tensor:
         mean = self._power_sum / max(self._frames[0], 1)
