@@ -11,8 +11,8 @@ Standardisation (``standardize_features``): ridge features are z-scored over the
 recording passed together: in training, the windows of one scan within one split part; in
 prediction, all windows of the recording. No target information is used. This removes per-scan
 offsets of log power (electrode impedance, amplifier gain) that a subject-level split could not
-learn, so prediction must see a whole recording: :meth:`RidgeModel.recording_predictor` defers all
-predictions to ``finish()``.
+learn, so prediction must see a whole recording: :meth:`RidgeModel.recording_predictor` reads it
+twice (the features' statistics, then the predictions), keeping O(features) numbers.
 
 The fitting lives in :mod:`neurobolt.evaluate.baseline`; this module only predicts (prediction never
 imports evaluation code).
@@ -347,21 +347,48 @@ class RidgeModel:
 
 
 class RidgeRecordingPredictor:
-    """Blocks of one recording in; features kept (the EEG is not), all predictions at ``finish``."""
+    """One recording in blocks, two passes over them (``passes = 2``): the features' mean, spread
+    and largest magnitude first (``observe``), then each window's standardised features and
+    prediction (``add``), so that memory does not grow with the recording. Equals
+    :func:`standardize_features` over all the windows (running float64 sums: ~1e-9)."""
+
+    passes = 2
 
     def __init__(self, model: RidgeModel, ch_names: list[str]) -> None:
         self.model, self.ch_names = model, ch_names
-        self._features: list[np.ndarray] = []
+        self._count = 0
+        self._sum = self._sumsq = self._magnitude = None
+
+    def observe(self, eeg_uV, pass_index: int) -> None:
+        if pass_index != 0:
+            raise ValueError(f"ridge observes pass 0, not {pass_index}")
+        x = np.asarray(self.model.raw_features(eeg_uV, self.ch_names), dtype=np.float64)
+        if not len(x):
+            return
+        if self._sum is None:
+            self._sum, self._sumsq = np.zeros(x.shape[1]), np.zeros(x.shape[1])
+            self._magnitude = np.zeros(x.shape[1])
+        self._sum += x.sum(axis=0)
+        self._sumsq += np.square(x).sum(axis=0)
+        self._magnitude = np.maximum(self._magnitude, np.abs(x).max(axis=0))
+        self._count += len(x)
 
     def add(self, eeg_uV) -> np.ndarray:
-        self._features.append(self.model.raw_features(eeg_uV, self.ch_names))
-        return np.zeros((0, self.model.n_rois), dtype=np.float32)
+        x = np.asarray(self.model.raw_features(eeg_uV, self.ch_names), dtype=np.float64)
+        if not len(x):
+            return np.zeros((0, self.model.n_rois), dtype=np.float32)
+        if self._count < 2:
+            raise InputError("ridge features are standardised over the windows of one recording: "
+                             f"give at least 2 windows of the recording together, not {self._count}")
+        mean = self._sum / self._count
+        scale = np.sqrt(np.maximum(self._sumsq / self._count - mean ** 2, 0.0))
+        # as standardize_features: a feature constant up to float32 rounding is 0
+        scale = np.where(scale > 1e-6 * (1.0 + self._magnitude), scale, 0.0)
+        z = np.divide(x - mean, scale, out=np.zeros_like(x), where=scale > 0).astype(np.float32)
+        return (z @ self.model.coef + self.model.intercept).astype(np.float32)
 
     def finish(self) -> np.ndarray:
-        if not self._features:
-            return np.zeros((0, self.model.n_rois), dtype=np.float32)
-        features, self._features = np.concatenate(self._features), []
-        return self.model.predict_features(features)
+        return np.zeros((0, self.model.n_rois), dtype=np.float32)
 
 
 # ---------------------------------------------------------------------------------- checkpoint format

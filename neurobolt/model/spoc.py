@@ -26,7 +26,8 @@ ROI, which each feature weighs; ``kernel_rank=None`` frees every kernel.
 
 Because the features are normalised over a recording, the prediction of a window depends on the
 other windows of its recording (as with the ridge baseline): :meth:`SpocModel.recording_predictor`
-keeps each window's component powers (a few kB) and predicts at ``finish()``.
+reads the recording three times (statistics of the powers, of the features, then predictions),
+keeping O(features) numbers, so its memory does not grow with the recording.
 
 Format: a directory with ``config.json`` (``{"format": "neurobolt-spoc", ...}``) and
 ``spoc.safetensors`` (no pickle). :func:`neurobolt.load_model` dispatches on the format.

@@ -144,14 +144,22 @@ def test_predict_refuses_bad_input_with_one_line_errors():
         model.recording_predictor(["Fp1", "Cz"])  # refused before any block is read
 
 
-def test_recording_predictor_defers_to_finish_and_equals_predict():
+def test_recording_predictor_takes_two_passes_and_equals_predict():
+    """Statistics first, predictions second: memory does not grow with the recording."""
+    from neurobolt.predict import predict_blocks
+
     model = _model()
     eeg = _eeg(11, seed=8)
     predictor = model.recording_predictor(list(CHANNELS))
-    for start in (0, 4, 8):
-        assert predictor.add(eeg[start:start + 4]).shape == (0, 3)
-    np.testing.assert_allclose(predictor.finish(), model.predict(eeg, list(CHANNELS)), atol=1e-6)
-    assert predictor.finish().shape == (0, 3)  # everything was given back once
+    assert predictor.passes == 2
+    blocks = [eeg[start:start + 4] for start in (0, 4, 8)]
+    for block in blocks:
+        predictor.observe(block, 0)
+    rows = np.concatenate([predictor.add(block) for block in blocks] + [predictor.finish()])
+    np.testing.assert_allclose(rows, model.predict_features(model.raw_features(
+        eeg, list(CHANNELS))), atol=1e-5)
+    np.testing.assert_allclose(predict_blocks(model, list(CHANNELS), blocks, 11),
+                               model.predict(eeg, list(CHANNELS)), atol=1e-6)
 
 
 def test_predict_windows_uses_the_ridge_per_scan(prepared_small):
