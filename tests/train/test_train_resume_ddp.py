@@ -31,6 +31,17 @@ def _env():
     return {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
 
 
+def _wait_for_first_epoch(process, run: Path, timeout_s: float = 120) -> Path:
+    """Wait until the run has logged its first epoch (or the process ended); returns the log."""
+    log = run / "log.jsonl"
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and process.poll() is None:
+        if log.exists() and len(log.read_text().splitlines()) >= 1:
+            break
+        time.sleep(0.02)
+    return log
+
+
 @pytest.mark.slow
 def test_resume_after_sigkill_reaches_the_same_metrics(prepared_small, tmp_path):
     config = _config(tmp_path, epochs=4)
@@ -40,12 +51,7 @@ def test_resume_after_sigkill_reaches_the_same_metrics(prepared_small, tmp_path)
     run = tmp_path / "killed"
     process = subprocess.Popen(_command(cache, run, "--config", config), cwd=REPO, env=_env(),
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    log = run / "log.jsonl"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        if log.exists() and len(log.read_text().splitlines()) >= 1:
-            break
-        time.sleep(0.02)
+    log = _wait_for_first_epoch(process, run)
     time.sleep(0.3)  # into epoch 2
     process.send_signal(signal.SIGKILL)
     assert process.wait() == -signal.SIGKILL
@@ -99,12 +105,7 @@ def test_ctrl_c_says_what_is_saved_and_the_command_that_resumes(prepared_small, 
     process = subprocess.Popen(_command(prepared_small.root, run, "--config", config), cwd=REPO,
                                env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
-    log = run / "log.jsonl"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        if log.exists() and len(log.read_text().splitlines()) >= 1:
-            break
-        time.sleep(0.02)
+    _wait_for_first_epoch(process, run)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
