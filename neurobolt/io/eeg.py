@@ -6,6 +6,7 @@ truncated or corrupt data) becomes an :class:`~neurobolt.errors.InputError` that
 from __future__ import annotations
 
 import contextlib
+import warnings
 
 from pathlib import Path
 
@@ -62,7 +63,13 @@ def read_raw_eeg(path, *, preload: bool = True, verbose=None) -> mne.io.BaseRaw:
         raise InputError(f"'{path}': EEG file not found")
     reader = _READERS[".fif" if ext == ".fif.gz" else ext]
     try:
-        raw = reader(path, preload=preload, verbose=verbose)
+        with warnings.catch_warnings():
+            # EEGLAB chanlocs that place ECG/EOG/EMG electrodes: MNE keeps their types and warns,
+            # once per file, that it does not set their positions; neurobolt uses EEG channels
+            # only, so the warning says nothing to act on (it was printed 3 times per scan)
+            warnings.filterwarnings("ignore", message=r"Not setting position",
+                                    category=RuntimeWarning)
+            raw = reader(path, preload=preload, verbose=verbose)
     except Exception as err:  # MNE raises many types (ValueError, OSError, KeyError, struct.error...)
         raise InputError(
             f"'{path}': cannot read this {ext} file ({type(err).__name__}: {_short(err)}); it may be "

@@ -159,3 +159,23 @@ def test_release_style_eeglab_file_end_to_end(tmp_path):
     result = find_volume_onsets(back, marker="R149", tr=tr, n_volumes=10, source=path)
     np.testing.assert_allclose(result.onsets_s, onsets, atol=1 / sfreq)
     assert result.warnings == []
+
+
+def test_eeglab_with_placed_non_eeg_electrodes_reads_without_montage_warnings(tmp_path):
+    """EEGLAB chanlocs with ECG/EOG/EMG positions: MNE's 'Not setting positions' warning is not
+    passed on (neurobolt uses the EEG channels only); the types are kept."""
+    import warnings
+
+    import eeglabio.raw
+
+    names = ["Fz", "Cz", "Pz", "Oz", "ECG", "EOG", "EMG"]
+    locs = np.array([[0.0, 0.06, 0.06], [0.0, 0.0, 0.09], [0.0, -0.06, 0.06], [0.0, -0.09, 0.0],
+                     [0.05, 0.05, 0.0], [0.03, 0.09, 0.0], [0.0, 0.09, -0.02]])
+    path = tmp_path / "placed.set"
+    eeglabio.raw.export_set(str(path), np.random.default_rng(0).standard_normal((7, 2500)) * 1e-5,
+                            250.0, names, ch_locs=locs, ch_types=["EEG"] * 4 + ["ECG", "EOG", "EMG"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        raw = read_raw_eeg(path)
+    assert not [w for w in caught if "Not setting position" in str(w.message)]
+    assert raw.get_channel_types() == ["eeg"] * 4 + ["ecg", "eog", "emg"]
