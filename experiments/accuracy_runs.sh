@@ -5,7 +5,9 @@
 #
 #   bash experiments/accuracy_runs.sh WORKDIR [ROWS...]
 #
-# ROWS (default: all): spoc spoc1 nb_scratch nb_scratch_mean nb_finetune nb_scratch_x3
+# ROWS (default: all): spoc spoc1 nb_scratch nb_scratch_mean nb_finetune nb_scratch_x3 spoc_test05
+# spoc_test05 is the default model and ridge with the roles of two subjects swapped (sub-05 is the
+# test subject, sub-06 validates): a second held-out subject per seed, BIDS layout only.
 # Each run is an ordinary `neurobolt train` run folder WORKDIR/runs/<study>/<row>; a finished run
 # is kept, an unfinished one is resumed (rerunning the script only adds what is missing).
 # STUDIES="seed1-bids seed2-bids" (environment) limits the runs to those studies. Then:
@@ -13,13 +15,14 @@
 set -euo pipefail
 work=${1:?usage: accuracy_runs.sh WORKDIR [ROWS...]}
 shift
-rows=("${@:-spoc spoc1 nb_scratch nb_scratch_mean nb_finetune nb_scratch_x3}")
+rows=("${@:-spoc spoc1 nb_scratch nb_scratch_mean nb_finetune nb_scratch_x3 spoc_test05}")
 rows=(${rows[@]})
 mkdir -p "$work/runs"
 cd "$work"
 
 printf 'subject\tsplit\nsub-01\ttrain\nsub-02\ttrain\nsub-03\ttrain\nsub-04\ttrain\nsub-05\tval\nsub-06\ttest\n' > sheet_bids.tsv
 printf 'subject\tsplit\nsub01\ttrain\nsub02\ttrain\nsub03\ttrain\nsub04\ttrain\nsub05\tval\nsub06\ttest\n' > sheet_release.tsv
+printf 'subject\tsplit\nsub-01\ttrain\nsub-02\ttrain\nsub-03\ttrain\nsub-04\ttrain\nsub-06\tval\nsub-05\ttest\n' > sheet_bids_test05.tsv
 
 options() {  # the train options of a row
     case "$1" in
@@ -31,6 +34,7 @@ options() {  # the train options of a row
         nb_scratch_mean) echo "--model neurobolt --readout mean --precision fp32" ;;
         nb_finetune) echo "--model neurobolt --recipe finetune --precision fp32" ;;  # published
         nb_scratch_x3) echo "--model neurobolt --ensemble 3 --precision fp32" ;;
+        spoc_test05) echo "" ;;                            # the default, another test subject
         *) echo "unknown row $1" >&2; exit 2 ;;
     esac
 }
@@ -51,12 +55,15 @@ for row in "${rows[@]}"; do
             if [ -n "${STUDIES:-}" ] && [[ " $STUDIES " != *" $study "* ]]; then continue; fi
             # an ensemble of networks costs three network runs: the BIDS layout only
             [ "$row" = nb_scratch_x3 ] && [ "$layout" = release ] && continue
+            [ "$row" = spoc_test05 ] && [ "$layout" = release ] && continue
+            sheet="sheet_$layout.tsv"
+            [ "$row" = spoc_test05 ] && sheet=sheet_bids_test05.tsv
             out="runs/$study/$row"
             [ -f "$out/metrics.json" ] && continue
             [ -d "$out" ] && resume=--resume || resume=
             mkdir -p "runs/$study"
             # shellcheck disable=SC2046
-            neurobolt train "$cache" --out "$out" --split-sheet "sheet_$layout.tsv" --no-progress \
+            neurobolt train "$cache" --out "$out" --split-sheet "$sheet" --no-progress \
                 $(options "$row") $resume > "runs/$study/$row.log" 2>&1
         done
     done

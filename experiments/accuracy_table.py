@@ -7,7 +7,8 @@ noise ceiling of the held-out scan (its BIDS scan; the release layout holds the 
 paired comparison with ridge. The two layouts of one simulator seed hold the same recordings, so
 the paired tests count each seed once (the mean over its layouts): a sign test over seeds and a
 Wilcoxon signed-rank test over seed x ROI pairs; the largest difference between the layouts of one
-seed is printed too (how far the two readers disagree).
+seed is printed too (how far the two readers disagree). The spoc_test05 row adds a second
+held-out subject per seed, and the default model's sign test over every (seed, subject) pair.
 
     python experiments/accuracy_table.py WORKDIR [--markdown]
 """
@@ -29,6 +30,7 @@ LABELS = {
     "nb_scratch_mean": "NeuroBOLT, from-scratch recipe, mean readout",
     "nb_finetune": "NeuroBOLT, published recipe (no pre-trained weights)",
     "nb_scratch_x3": "NeuroBOLT, from-scratch recipe, ensemble of 3",
+    "spoc_test05": "spoc ensemble, second held-out subject (sub-05 tests, sub-06 validates; BIDS)",
 }
 
 
@@ -95,6 +97,14 @@ def main() -> None:
     print()
     for row in [r for r in LABELS if r in set(frame["row"])]:
         print(f"* {LABELS[row]}: {paired(frame[frame['row'] == row])}")
+    both = frame[frame["row"].isin(["spoc", "spoc_test05"]) & frame["study"].str.endswith("bids")]
+    if set(both["row"]) == {"spoc", "spoc_test05"}:
+        diff = (both["mean_r"] - both["ridge_r"]).to_numpy()
+        wins = int((diff > 0).sum())
+        print(f"* spoc ensemble over every held-out (seed, subject) pair ({len(diff)}: sub-06 and "
+              f"sub-05 of each seed, BIDS layout): {wins}/{len(diff)} above ridge, mean difference "
+              f"{diff.mean():+.3f} (two-sided sign test p = {binomtest(wins, len(diff)).pvalue:.3f}"
+              + (f", Wilcoxon p = {wilcoxon(diff).pvalue:.3f}" if len(diff) >= 5 else "") + ")")
     print()
     wide = frame.pivot(index="study", columns="row", values="mean_r")
     wide.insert(0, "ridge", frame.groupby("study")["ridge_r"].first())
