@@ -89,8 +89,11 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|")
     for row in [r for r in LABELS if r in set(frame["row"])]:
         f = frame[frame["row"] == row]
-        print(f"| {LABELS[row]} | {len(f)} | **{f['mean_r'].mean():.3f}** ± {f['mean_r'].std():.3f}"
-              f" | {f['ridge_r'].mean():.3f} ± {f['ridge_r'].std():.3f}"
+        def sd(column):  # one study has no spread
+            return f" ± {f[column].std():.3f}" if len(f) > 1 else " (one study)"
+
+        print(f"| {LABELS[row]} | {len(f)} | **{f['mean_r'].mean():.3f}**{sd('mean_r')}"
+              f" | {f['ridge_r'].mean():.3f}{sd('ridge_r')}"
               f" | {f['rois_beating_ridge'].mean():.1f} | {f['val_r'].mean():.3f} (ridge "
               f"{f['ridge_val_r'].mean():.3f}) | {f['ceiling'].mean():.3f} | "
               f"{f['wall_s'].median() / 60:.1f} min |")
@@ -107,8 +110,16 @@ def main() -> None:
               + (f", Wilcoxon p = {wilcoxon(diff).pvalue:.3f}" if len(diff) >= 5 else "") + ")")
     print()
     wide = frame.pivot(index="study", columns="row", values="mean_r")
-    wide.insert(0, "ridge", frame.groupby("study")["ridge_r"].first())
-    print(wide.round(3).to_string())
+    main = frame[frame["row"] != "spoc_test05"]
+    wide.insert(0, "ridge", main.groupby("study")["ridge_r"].first())
+    second = frame[frame["row"] == "spoc_test05"].set_index("study")["ridge_r"]
+    if len(second):  # the other test subject's ridge, beside its spoc row
+        wide["ridge (sub-05 test)"] = second
+    print("| study | " + " | ".join(wide.columns) + " |")
+    print("|---" * (len(wide.columns) + 1) + "|")
+    for study, values in wide.round(3).iterrows():
+        print(f"| {study} | " + " | ".join("" if np.isnan(v) else f"{v:.3f}" for v in values)
+              + " |")
 
 
 if __name__ == "__main__":
