@@ -3,8 +3,10 @@
 Every predictor (the NeuroBOLT network, the ridge baseline, an imported release) follows one
 protocol: ``model.recording_predictor(ch_names)`` returns an object whose ``add(eeg_uV)`` takes a
 block of one recording's windows (B, C, W) in µV and returns the predictions it can give now, and
-whose ``finish()`` returns the rest (a model that normalises its features over the whole recording
-defers everything to ``finish``). :func:`predict_windows` is the one place that turns windows into
+whose ``finish()`` returns the rest. A model that normalises its features over the whole recording
+(ridge, spoc) has ``passes`` > 1: its predictor first sees every block in ``observe(block, k)``,
+then in ``add`` (:func:`predict_blocks` drives the passes), so memory does not grow with the
+recording. :func:`predict_windows` is the one place that turns windows into
 a predictions table; training's held-out predictions, ``neurobolt predict`` and the demo call it.
 """
 from __future__ import annotations
@@ -73,8 +75,8 @@ def predict_blocks(model, ch_names, blocks, n_windows: int, bar=None, *, spread:
     else:
         blocks = blocks if isinstance(blocks, (list, tuple)) or passes == 1 else list(blocks)
         fresh = lambda: iter(blocks)  # noqa: E731
-    if bar is not None and passes > 1 and getattr(bar, "total", None):
-        bar.total = bar.total * passes  # every pass reads every window
+    if bar is not None and passes > 1 and getattr(bar, "total", None) is not None:
+        bar.total += n_windows * (passes - 1)  # the earlier passes read these windows too
         bar.refresh()
     for pass_index in range(passes - 1):
         for block in fresh():
@@ -368,6 +370,8 @@ def _training_markers(raw, preprocessing, eeg_path):
     except (InputError, ConfigError):
         return None, None
     onsets_s = np.asarray(found.onsets_s, dtype=np.float64)
+    if len(onsets_s) < 2:  # a lone marker (the first volume's) is no volume grid
+        return None, None
     logger.info("predicting at the recording's %d volume markers %r (the training data's; give "
                 "--tr/--start/--end for a grid instead)", len(onsets_s), preprocessing.marker)
     return onsets_s, {"mode": "markers", "marker": preprocessing.marker, "marker_regex": None,

@@ -203,7 +203,7 @@ def _say_how_to_resume(args: argparse.Namespace) -> None:
 
     from ..train.run import saved_progress
 
-    command = ["neurobolt", *sys.argv[1:]] if sys.argv[1:2] == ["train"] else None
+    command = ["neurobolt", *sys.argv[1:]] if "train" in sys.argv[1:] else None
     if command is None:  # called from Python, not the console script: rebuild the essentials
         command = ["neurobolt", "train", str(args.cache), "--out", str(args.out), "..."]
     if "--resume" not in command:

@@ -102,7 +102,8 @@ def _prepare(input, out, config: PrepareConfig | None, *, overwrite: bool,
         atomic_write_json(out / DATASET_FILE, dataset_info)
         shutil.rmtree(old, ignore_errors=True)
     else:
-        fresh = not out.exists() or not any(out.iterdir())
+        existed = out.exists()
+        fresh = not existed or not any(out.iterdir())
         claim_output_dir(out, "cache", inputs=[input_path], input=str(input_path))
         scans_dir.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(scans_dir)
@@ -114,7 +115,11 @@ def _prepare(input, out, config: PrepareConfig | None, *, overwrite: bool,
             # like a cache); prepared scans stay for the next run, which reuses them
             if fresh and not any(p.is_dir() and not p.name.startswith(".")
                                  for p in scans_dir.iterdir()):
-                shutil.rmtree(out, ignore_errors=True)
+                if existed:  # the user's empty folder stays, emptied of what this run wrote
+                    for item in out.iterdir():
+                        shutil.rmtree(item) if item.is_dir() else item.unlink()
+                else:
+                    shutil.rmtree(out, ignore_errors=True)
             raise
         atomic_write_json(out / DATASET_FILE, dataset_info)
     dataset = PreparedDataset.open(out)

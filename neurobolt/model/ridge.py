@@ -320,8 +320,8 @@ class RidgeModel:
         return self.predict_features(self.raw_features(eeg_uV, ch_names))
 
     def recording_predictor(self, ch_names: Sequence[str]) -> "RidgeRecordingPredictor":
-        """A predictor for one recording fed in blocks (see :mod:`neurobolt.predict`); all
-        predictions come from ``finish()``, once the whole recording's features are known."""
+        """A predictor for one recording fed in blocks, twice over (see
+        :class:`RidgeRecordingPredictor` and :func:`neurobolt.predict.predict_blocks`)."""
         self.channel_order(ch_names)  # channel errors before any block is read
         return RidgeRecordingPredictor(self, list(ch_names))
 

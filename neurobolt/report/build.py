@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..errors import ConfigError
+from ..errors import ConfigError, InputError
 from ..outputs import atomic_write, atomic_write_text, claim_output_dir
 from . import figures, html
 from .atlas import AtlasMap, default_labels, r_map
@@ -68,10 +68,17 @@ def report(run_dir, atlas=None, atlas_labels=None, out=None, *, noise_ceiling=No
 
         found = recorded_atlas((cache or {}).get("atlases"))
         if found is not None:
-            atlas = found[0]
-            notes.append("Brain map through the atlas the run's cache was prepared with: "
-                         f"<code>{html.escape(str(atlas))}</code>.")
-    if atlas is not None:
+            try:
+                labels = atlas_labels if atlas_labels is not None else \
+                    default_labels(Path(found[0]).expanduser(), (cache or {}).get("atlases"))
+                brain = r_map(found[0], labels, r_by_roi)
+                notes.append("Brain map through the atlas the run's cache was prepared with: "
+                             f"<code>{html.escape(str(found[0]))}</code>.")
+            except InputError as err:  # not given by the user: a note, never a failed report
+                notes.append(f"The atlas the run's cache was prepared with "
+                             f"(<code>{html.escape(str(found[0]))}</code>) could not be drawn: "
+                             f"{html.escape(str(err))}")
+    elif atlas is not None:
         labels = atlas_labels if atlas_labels is not None else \
             default_labels(Path(atlas).expanduser(), (cache or {}).get("atlases"))
         brain = r_map(atlas, labels, r_by_roi)

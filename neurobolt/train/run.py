@@ -99,7 +99,12 @@ def train(cache, out, config: TrainConfig | None = None, *, resume: bool = False
         if dist.is_main:
             _open_run_dir(run_dir, Path(cache), identity, resume)
             sessions = RunSessions(run_dir, started)
-            atomic_write_json(run_dir / CONFIG_FILE, {**given.to_dict(), "resolved": resolved})
+            # a run of an older neurobolt keeps the compute settings its identity was made with
+            # (its config.json is rewritten with this session's, which may differ)
+            legacy = {k: identity["config"][k] for k in _COMPUTE if k in identity["config"]}
+            atomic_write_json(run_dir / CONFIG_FILE, {**given.to_dict(), "resolved": resolved,
+                                                      **({"identity_compute": legacy}
+                                                         if legacy else {})})
             atomic_write_json(run_dir / ENVIRONMENT_FILE, environment(device, dist))
         dist.barrier()
         if config.deterministic:
@@ -150,8 +155,10 @@ def saved_progress(run_dir) -> str:
     partial = []
     for checkpoint in sorted(run_dir.glob(f"**/{CHECKPOINT_FILE}")):
         where = checkpoint.parent
-        if str(where.relative_to(run_dir)) in finished or (where / METRICS_FILE).is_file():
-            continue
+        inside = [where, *[p for p in where.parents if run_dir in p.parents]]
+        if str(where.relative_to(run_dir)) in finished \
+                or any((folder / METRICS_FILE).is_file() for folder in inside):
+            continue  # a finished member, or any checkpoint of a finished fold
         try:
             epoch = load_training_state(checkpoint)["epoch"]
         except Exception:  # noqa: BLE001 - a half-written file says nothing; the next one might
@@ -629,7 +636,8 @@ def _identity_of_earlier_run(run_dir: Path, identity: dict) -> dict:
         stored = json.loads((run_dir / CONFIG_FILE).read_text())
     except (OSError, ValueError):
         stored = {}
-    compute = {name: stored[name] for name in _COMPUTE if name in known and name in stored}
+    recorded = stored.get("identity_compute") or stored  # kept there after a first resume
+    compute = {name: recorded[name] for name in _COMPUTE if name in known and name in recorded}
     for drop, add in ((newer, {}), (set(), compute), (newer, compute)):
         config = {**{k: v for k, v in identity["config"].items() if k not in drop}, **add}
         candidate = {**identity, "config": config}

@@ -315,5 +315,10 @@ def test_a_first_prepare_that_prepares_nothing_leaves_nothing(manifest, tmp_path
     with pytest.raises(InputError, match="R129"):
         prepare(manifest, cache, bad, progress=False)
     assert not cache.exists()  # no skeleton (.neurobolt, empty scans/) to mistake for a cache
+    mine = tmp_path / "empty_folder_of_mine"
+    mine.mkdir()
+    with pytest.raises(InputError, match="R129"):
+        prepare(manifest, mine, bad, progress=False)
+    assert mine.is_dir() and not any(mine.iterdir())  # the user's folder stays, emptied
     prepare(manifest, cache, progress=False)  # and the folder is free for the right run
     assert (cache / "dataset.json").is_file()

@@ -131,6 +131,20 @@ def test_every_prediction_path_agrees(planted, tmp_path):
                                rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(predict_blocks(model, CHANNELS, lambda: iter(blocks),
                                               len(windows)), whole, rtol=1e-5, atol=1e-6)
+
+    class Bar:  # a progress bar shared by the recordings of a split, as predict_windows does
+        total, n = 2 * len(windows), 0
+
+        def update(self, k):
+            self.n += k
+
+        def refresh(self):
+            pass
+
+    bar = Bar()
+    for _ in range(2):
+        predict_blocks(model, CHANNELS, blocks, len(windows), bar)
+    assert bar.n == bar.total == 2 * 3 * len(windows)  # every pass counted, the total grown once
     export_model(model, tmp_path / "spoc")
     loaded = load_model(tmp_path / "spoc")
     np.testing.assert_array_equal(loaded.predict(windows, CHANNELS), whole)

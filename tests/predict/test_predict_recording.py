@@ -85,6 +85,12 @@ def test_default_is_the_recordings_training_markers_else_the_training_tr(tiny_ru
     assert onsets[-1] <= result.info["eeg"]["duration_s"] < onsets[-1] + 2.1 + 1e-6
     custom = predict_recording(tiny_run.run_dir / "model", eeg, tr=3.0, start=20.0, end=50.0)
     np.testing.assert_allclose(custom.table["onset_s"], np.arange(20.0, 50.0 + 1e-9, 3.0))
+    # a lone training marker (the first volume's) is no volume grid: the TR grid again
+    raw.set_annotations(mne.Annotations([20.0], [0.0], ["Response/R128"]))
+    lone = tmp_path / "one_marker_raw.fif"
+    raw.save(lone, verbose="error")
+    single = predict_recording(tiny_run.run_dir / "model", lone)
+    assert single.info["onsets"]["mode"] == "grid" and len(single.table) == len(result.table)
 
 
 def test_nifti_defaults_to_the_training_atlas(tiny_run, heldout_scan, simulated_small, tmp_path):

@@ -201,3 +201,9 @@ def test_a_run_made_before_an_option_existed_resumes_when_the_option_is_at_its_d
                             config_fields={k: _digest(v) for k, v in legacy["config"].items()})
     (run2 / "config.json").write_text(json.dumps({**TrainConfig().to_dict(), "precision": "auto"}))
     assert _identity_of_earlier_run(run2, identity) == legacy
+    # resumed once on another device: its config.json now says cuda, the identity's values are kept
+    (run2 / "config.json").write_text(json.dumps({
+        **TrainConfig().to_dict(), "device": "cuda",
+        "identity_compute": {"precision": "auto", "device": "auto", "num_workers": 0,
+                             "eval_batch_size": 64}}))
+    assert _identity_of_earlier_run(run2, identity) == legacy
