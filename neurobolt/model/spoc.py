@@ -354,10 +354,10 @@ class SpocModel(nn.Module):
         The features are normalised over the B windows, so give a whole recording's windows (at
         least 2) together; missing training channels are left out of the filters.
         """
-        from ..predict import predict_blocks
-
-        data = np.asarray(eeg_uV)
-        return predict_blocks(self, ch_names, [data], len(data))
+        predictor = self.recording_predictor(ch_names)
+        for pass_index in range(predictor.passes - 1):
+            predictor.observe(eeg_uV, pass_index)
+        return predictor.add(eeg_uV)
 
     def recording_predictor(self, ch_names: Sequence[str]) -> "SpocRecordingPredictor":
         """A predictor for one recording fed in blocks, three times over (see
@@ -485,11 +485,10 @@ class SpocRecordingPredictor:
     def __init__(self, model: SpocModel, ch_names: list[str]) -> None:
         self.model, self.ch_names = model, ch_names
         self.channel_index = model.channel_index(ch_names)  # unknown or repeated names fail here
-        n = 2 * model.config.n_bands * model.config.n_filters
-        self._frames = [0, 0]                                      # frames seen in pass 0, 1
-        self._power_sum = torch.zeros(n // 2, dtype=torch.float64)
-        self._sums = torch.zeros(4, n // 2, dtype=torch.float64)    # log r, log r ^2, r, r ^2
-        self._windows = 0
+        n_powers = model.config.n_bands * model.config.n_filters
+        self._frames = self._windows = 0                  # counted in pass 0 (every pass: the same)
+        self._power_sum = torch.zeros(n_powers, dtype=torch.float64)
+        self._sums = torch.zeros(4, n_powers, dtype=torch.float64)  # log r, log r ^2, r, r ^2
         # the band spectra of the current block; an ensemble of models with one config shares
         # one holder, so the spectra are computed once per block, not once per member
         self.shared = SharedSpectra()
@@ -506,7 +505,7 @@ class SpocRecordingPredictor:
         return component_power(spectra, filters).reshape(-1, self._power_sum.numel()).double()
 
     def _relative(self, power: torch.Tensor) -> torch.Tensor:
-        mean = self._power_sum / max(self._frames[0], 1)
+        mean = self._power_sum / max(self._frames, 1)
         return power / mean.clamp_min(torch.finfo(torch.float64).tiny)
 
     @torch.no_grad()
@@ -514,14 +513,13 @@ class SpocRecordingPredictor:
         power = self._power(eeg_uV)
         if pass_index == 0:
             self._power_sum += power.sum(dim=0)
-            self._frames[0] += power.shape[0]
+            self._frames += power.shape[0]
             self._windows += len(eeg_uV)
         elif pass_index == 1:
             relative = self._relative(power)
             log = torch.log(relative + LOG_FLOOR)
             self._sums += torch.stack([log.sum(0), log.square().sum(0), relative.sum(0),
                                        relative.square().sum(0)])
-            self._frames[1] += power.shape[0]
         else:
             raise ValueError(f"spoc observes passes 0 and 1, not {pass_index}")
 
@@ -536,7 +534,7 @@ class SpocRecordingPredictor:
         if not len(power):
             return np.zeros((0, config.n_rois), dtype=np.float32)
         relative = self._relative(power)
-        count = max(self._frames[1], 1)
+        count = max(self._frames, 1)
         features = []
         for k, values in enumerate((torch.log(relative + LOG_FLOOR), relative)):
             mean = self._sums[2 * k] / count
