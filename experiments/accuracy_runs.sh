@@ -6,6 +6,9 @@
 #   bash experiments/accuracy_runs.sh WORKDIR [ROWS...]
 #
 # ROWS (default: all): spoc spoc1 nb_scratch nb_scratch_mean nb_finetune nb_scratch_x3 spoc_test05
+#   nb_scratch_raw nb_scratch_raw_mean nb_scratch_raw_x3
+# The *_raw rows are the from-scratch recipe as it was before --spectral-norm recording and batch 16
+# became its defaults (the README's earlier network rows).
 # spoc_test05 is the default model and ridge with the roles of two subjects swapped (sub-05 is the
 # test subject, sub-06 validates): a second held-out subject per seed, BIDS layout only.
 # Each run is an ordinary `neurobolt train` run folder WORKDIR/runs/<study>/<row>; a finished run
@@ -15,7 +18,7 @@
 set -euo pipefail
 work=${1:?usage: accuracy_runs.sh WORKDIR [ROWS...]}
 shift
-rows=("${@:-spoc spoc1 nb_scratch nb_scratch_mean nb_finetune nb_scratch_x3 spoc_test05}")
+rows=("${@:-spoc spoc1 nb_scratch nb_scratch_mean nb_finetune nb_scratch_x3 spoc_test05 nb_scratch_raw nb_scratch_raw_mean nb_scratch_raw_x3}")
 rows=(${rows[@]})
 mkdir -p "$work/runs"
 cd "$work"
@@ -28,12 +31,17 @@ options() {  # the train options of a row
     case "$1" in
         spoc) echo "" ;;                                   # the default: a spoc ensemble
         spoc1) echo "--ensemble 1" ;;                      # one spoc network
-        # the network in fp32, as every network row was run (--precision auto picks bf16 on a CPU
-        # with native bf16, e.g. avx512_bf16, since these runs)
-        nb_scratch) echo "--model neurobolt --precision fp32" ;;   # from-scratch recipe, queries
-        nb_scratch_mean) echo "--model neurobolt --readout mean --precision fp32" ;;
-        nb_finetune) echo "--model neurobolt --recipe finetune --precision fp32" ;;  # published
-        nb_scratch_x3) echo "--model neurobolt --ensemble 3 --precision fp32" ;;
+        # the from-scratch recipe (spectra relative to each recording, batch 16, queries), with
+        # --precision auto: bf16 autocast on a CPU with native bf16 (avx512_bf16 here)
+        nb_scratch) echo "--model neurobolt" ;;
+        nb_scratch_mean) echo "--model neurobolt --readout mean" ;;
+        nb_scratch_x3) echo "--model neurobolt --ensemble 3" ;;
+        # the earlier network rows, in fp32: the published recipe, and the from-scratch recipe
+        # before its spectral normalisation and batch of 16
+        nb_finetune) echo "--model neurobolt --recipe finetune --precision fp32" ;;
+        nb_scratch_raw) echo "--model neurobolt --spectral-norm none --batch-size 64 --precision fp32" ;;
+        nb_scratch_raw_mean) echo "--model neurobolt --spectral-norm none --batch-size 64 --readout mean --precision fp32" ;;
+        nb_scratch_raw_x3) echo "--model neurobolt --spectral-norm none --batch-size 64 --ensemble 3 --precision fp32" ;;
         spoc_test05) echo "" ;;                            # the default, another test subject
         *) echo "unknown row $1" >&2; exit 2 ;;
     esac
@@ -54,7 +62,7 @@ for row in "${rows[@]}"; do
             study="seed$seed-$layout"
             if [ -n "${STUDIES:-}" ] && [[ " $STUDIES " != *" $study "* ]]; then continue; fi
             # an ensemble of networks costs three network runs: the BIDS layout only
-            [ "$row" = nb_scratch_x3 ] && [ "$layout" = release ] && continue
+            [[ "$row" = *_x3 ]] && [ "$layout" = release ] && continue
             [ "$row" = spoc_test05 ] && [ "$layout" = release ] && continue
             sheet="sheet_$layout.tsv"
             [ "$row" = spoc_test05 ] && sheet=sheet_bids_test05.tsv

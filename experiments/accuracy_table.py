@@ -26,10 +26,13 @@ from scipy.stats import binomtest, wilcoxon
 LABELS = {
     "spoc": "spoc ensemble (default: 10 members)",
     "spoc1": "spoc, one network",
-    "nb_scratch": "NeuroBOLT, from-scratch recipe, query readout",
+    "nb_scratch": "NeuroBOLT, from-scratch recipe (spectra relative to each recording), query readout",
     "nb_scratch_mean": "NeuroBOLT, from-scratch recipe, mean readout",
-    "nb_finetune": "NeuroBOLT, published recipe (no pre-trained weights)",
     "nb_scratch_x3": "NeuroBOLT, from-scratch recipe, ensemble of 3",
+    "nb_finetune": "NeuroBOLT, published recipe (no pre-trained weights)",
+    "nb_scratch_raw": "NeuroBOLT, earlier from-scratch recipe (raw log spectra, batch 64), query readout",
+    "nb_scratch_raw_mean": "NeuroBOLT, earlier from-scratch recipe, mean readout",
+    "nb_scratch_raw_x3": "NeuroBOLT, earlier from-scratch recipe, ensemble of 3",
     "spoc_test05": "spoc ensemble, second held-out subject (sub-05 tests, sub-06 validates; BIDS)",
 }
 

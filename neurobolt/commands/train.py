@@ -12,7 +12,8 @@ log = logging.getLogger("neurobolt")
 # flag dest -> TrainConfig field, for every option that maps one to one
 _DIRECT = ("protocol", "split_sheet", "sheet_name", "folds", "model", "preset", "init", "epochs",
            "batch_size", "rois", "branches", "scales", "seed", "device", "precision", "selection",
-           "shift_s", "num_workers", "ensemble", "steps", "recipe", "readout", "channel_dropout",
+           "shift_s", "num_workers", "ensemble", "steps", "recipe", "readout", "spectral_norm",
+           "channel_dropout",
            "ridge_alphas")
 
 TRAIN_FLAGS = {
@@ -94,6 +95,11 @@ def add_protocol_options(parser: argparse.ArgumentParser) -> None:
     net.add_argument("--readout", choices=("mean", "queries"),
                      help="mean: the published mean over tokens; queries: per-ROI queries over "
                           "each branch's channel x time tokens (default: the recipe's)")
+    net.add_argument("--spectral-norm", choices=("recording", "none"),
+                     help="recording: the spectral branch reads each window's log spectra "
+                          "relative to its recording's mean (as ridge and spoc normalise band "
+                          "power); none: as published (default: the recipe's: scratch "
+                          "recording, finetune none)")
     net.add_argument("--init", metavar="LABRAM_OR_RUN",
                      help="start from a LaBraM pre-training .pth, or from another run's model "
                           "(fine-tuning); default: from scratch")

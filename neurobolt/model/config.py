@@ -15,6 +15,7 @@ from .readout import READOUTS
 
 # The spectral branch's |STFT| window lengths in seconds (n_fft = 100, 200, 400, 800 at 200 Hz).
 PAPER_SPECTRAL_WINDOWS_S: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+SPECTRAL_NORMALIZATIONS = ("none", "recording")
 
 
 @dataclass
@@ -49,6 +50,11 @@ class ModelConfig(Config):
     # False (published): the branch sees |STFT|. True (our option): log(|STFT| + 1e-3), which puts
     # the weak high-frequency bands on the same footing as the 1/f-dominated low ones
     spectral_log_magnitude: bool = False
+    # "none" (published): each window's spectra as they are. "recording" (our option, needs the
+    # log magnitude): minus the recording's mean log spectrum per channel and frequency
+    # (model/spectral.SpectralReference), as ridge and spoc standardise band power per recording;
+    # measured to be what lets the branch learn across subjects from scratch (README, accuracy)
+    spectral_normalization: str = "none"
     max_positions: int = 1000  # rows of the sinusoidal position table
 
     # how tokens become ROI values (model/readout.py): "mean" (published: the mean over each
@@ -157,6 +163,11 @@ class ModelConfig(Config):
                 problems.append(
                     f"width {self.embed_dim} is not divisible by spectral_heads={self.spectral_heads}"
                 )
+            if self.spectral_normalization not in SPECTRAL_NORMALIZATIONS:
+                problems.append(f"spectral_normalization={self.spectral_normalization!r} must be "
+                                f"one of {', '.join(SPECTRAL_NORMALIZATIONS)}")
+            elif self.spectral_normalization == "recording" and not self.spectral_log_magnitude:
+                problems.append("spectral_normalization='recording' needs spectral_log_magnitude")
             if self.spectral_tokens > self.max_positions:
                 problems.append("spectral_tokens exceeds max_positions")
         if problems:

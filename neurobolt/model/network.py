@@ -14,7 +14,7 @@ from ..resources import labram_channel_order
 from .config import ModelConfig
 from .inputs import channel_positions, check_eeg_windows
 from .readout import ROIHead, ROIQueries
-from .spectral import SpectralEncoder
+from .spectral import SpectralEncoder, SpectralReference
 from .temporal_spatial import TemporalSpatialEncoder
 
 # the branches see EEG in units of 100 µV; the division happens in exactly one place,
@@ -30,6 +30,8 @@ class NeuroBOLT(nn.Module):
       (B, C, n_samples) in µV (the network divides by 100 itself) and ``channel_index`` a (C,) long
       tensor of each row's position in ``config.ch_names`` (``None``: all training channels, in
       order). It returns (B, n_rois). Build ``channel_index`` once with :meth:`channel_index`.
+      A network that :attr:`normalises_per_recording` also takes ``reference`` (B, C, n): each
+      window's recording reference (:meth:`recording_reference`), rows as in ``eeg_uV``.
     * ``model.predict(eeg_uV, ch_names)`` is the user entry point (numpy in µV, any channel
       subset/order, eval mode, no grad, batched).
     """
@@ -64,16 +66,20 @@ class NeuroBOLT(nn.Module):
         self.preprocessing = None
 
     # ------------------------------------------------------------------ training entry point
-    def forward(self, eeg_uV: torch.Tensor, channel_index: torch.Tensor | None = None) -> torch.Tensor:
-        ts, mss = self.features(eeg_uV, channel_index)
+    def forward(self, eeg_uV: torch.Tensor, channel_index: torch.Tensor | None = None,
+                reference: torch.Tensor | None = None) -> torch.Tensor:
+        ts, mss = self.features(eeg_uV, channel_index, reference)
         fused = ts if mss is None else mss if ts is None else ts + mss
         return self.head(F.gelu(fused))
 
     def features(
-        self, eeg_uV: torch.Tensor, channel_index: torch.Tensor | None = None
+        self, eeg_uV: torch.Tensor, channel_index: torch.Tensor | None = None,
+        reference: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """The two branch outputs before fusion for EEG in µV: (B, width) with the mean readout,
-        (B, n_rois, width) with queries; ``None`` for a branch that is off."""
+        (B, n_rois, width) with queries; ``None`` for a branch that is off. ``reference``: with
+        :attr:`normalises_per_recording`, each window's recording reference (B, C, n) in the rows'
+        channel order, from :meth:`recording_reference`."""
         x = eeg_uV / INPUT_SCALE_UV  # the one place where µV become the network's units
         if channel_index is None:
             channel_index = torch.arange(x.shape[1], device=x.device)
@@ -84,9 +90,21 @@ class NeuroBOLT(nn.Module):
             ts = self.ts_readout(self.temporal_spatial.tokens(x, rows)) if queries \
                 else self.temporal_spatial(x, rows)
         if self.spectral is not None:
-            mss = self.spectral_readout(self.spectral.tokens(x, channel_index)) if queries \
-                else self.spectral(x, channel_index)
+            mss = self.spectral_readout(self.spectral.tokens(x, channel_index, reference)) \
+                if queries else self.spectral(x, channel_index, reference)
         return ts, mss
+
+    # ------------------------------------------------------------------ per-recording reference
+    @property
+    def normalises_per_recording(self) -> bool:
+        """True when the spectral branch reads each window relative to its recording's mean
+        spectra (``spectral_normalization="recording"``): a prediction then needs the recording."""
+        return self.spectral is not None and self.config.spectral_normalization == "recording"
+
+    def recording_reference(self) -> SpectralReference:
+        """An empty reference for one recording: ``add`` its windows (µV) block by block, in the
+        channel order they will be predicted in, then pass ``mean()`` to :meth:`predict`."""
+        return SpectralReference(self.spectral, INPUT_SCALE_UV)
 
     # ------------------------------------------------------------------ names
     @property
@@ -116,10 +134,14 @@ class NeuroBOLT(nn.Module):
         *,
         batch_size: int = 16,
         precision: str = "auto",
+        reference: torch.Tensor | None = None,
     ) -> np.ndarray:
         """EEG windows (B, C, n_samples) in µV at ``config.sfreq`` -> (B, n_rois) float32 numpy.
 
         ``precision``: ``"fp32"``, ``"bf16"`` (autocast) or ``"auto"`` (bf16 on GPU, fp32 on CPU).
+        A network that :attr:`normalises_per_recording` reads the windows relative to their
+        recording: ``reference`` is that recording's (C, n) :meth:`recording_reference` in the order
+        of ``ch_names``; without it the B windows are taken as the whole recording.
         """
         if precision not in PRECISIONS:
             raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
@@ -128,6 +150,18 @@ class NeuroBOLT(nn.Module):
         data = self._check_input(eeg_uV, ch_names)
         index = self.channel_index(ch_names)
         device = self.head.bias.device
+        if self.normalises_per_recording and reference is None:
+            if len(data) < 1:
+                return np.zeros((0, self.config.n_rois), dtype=np.float32)
+            accumulator = self.recording_reference()
+            for start in range(0, data.shape[0], batch_size):
+                accumulator.add(torch.as_tensor(data[start:start + batch_size], device=device))
+            reference = accumulator.mean()
+        if reference is not None:
+            reference = torch.as_tensor(reference, dtype=torch.float32, device=device)
+            if reference.shape != (len(index), self.spectral.n_reference):
+                raise ConfigError(f"reference must be ({len(index)}, {self.spectral.n_reference}) "
+                                  f"for {len(index)} channels, got {tuple(reference.shape)}")
         # prediction stays fp32 on a CPU even with native bf16: its outputs are results, and
         # bf16 rounding would make them depend on the batch size (training autocasts, see
         # neurobolt.hardware); on a GPU auto predicts in bf16
@@ -145,7 +179,9 @@ class NeuroBOLT(nn.Module):
             with autocast:
                 for start in range(0, data.shape[0], batch_size):
                     batch = torch.as_tensor(data[start : start + batch_size], device=device)
-                    outputs.append(forward(batch, index).float().cpu())
+                    batch_reference = (None if reference is None
+                                       else reference.expand(len(batch), -1, -1))
+                    outputs.append(forward(batch, index, batch_reference).float().cpu())
         finally:
             self.train(was_training)
         if not outputs:
@@ -156,10 +192,13 @@ class NeuroBOLT(nn.Module):
                             precision: str = "auto") -> "WindowwisePredictor":
         """A predictor for the windows of one recording, fed in blocks (see :mod:`neurobolt.predict`).
 
-        The network predicts each window on its own, so every block's predictions come back at once.
+        The network predicts each window on its own, so every block's predictions come back at once;
+        a network that :attr:`normalises_per_recording` reads the recording twice (its reference
+        first, then the predictions), in constant memory.
         """
         self.channel_index(ch_names)  # unknown channels fail here, before any block is read
-        return WindowwisePredictor(self, list(ch_names), batch_size=batch_size, precision=precision)
+        kind = ReferencedPredictor if self.normalises_per_recording else WindowwisePredictor
+        return kind(self, list(ch_names), batch_size=batch_size, precision=precision)
 
     def _check_input(self, eeg_uV, ch_names: Sequence[str]) -> np.ndarray:
         return check_eeg_windows(eeg_uV, ch_names, n_samples=self.config.n_samples,
@@ -180,7 +219,10 @@ class NeuroBOLT(nn.Module):
             f"input: {config.n_channels} channels x {config.n_samples} samples "
             f"({config.window_s:g} s at {config.sfreq:g} Hz, µV)",
             f"width {config.embed_dim}, depth {config.depth}, heads {config.n_heads}; spectral scales "
-            f"(samples) {list(config.spectral_n_fft)}, {config.spectral_depth} layers; readout "
+            f"(samples) {list(config.spectral_n_fft)}, {config.spectral_depth} layers, "
+            + ("log |STFT|" if config.spectral_log_magnitude else "|STFT|")
+            + (" relative to each recording's mean" if self.normalises_per_recording else "")
+            + "; readout "
             + ("mean over tokens (published)" if config.readout == "mean" else "per-ROI queries"),
             f"channels ({config.n_channels}): {', '.join(config.ch_names)}",
             f"ROIs ({config.n_rois}): {', '.join(config.roi_names)}",
@@ -233,6 +275,29 @@ class WindowwisePredictor:
 
     def finish(self) -> np.ndarray:
         return np.zeros((0, self.model.config.n_rois), dtype=np.float32)
+
+
+class ReferencedPredictor(WindowwisePredictor):
+    """Two passes over one recording (``passes = 2``): its spectral reference from every block
+    (``observe``), then each block's predictions relative to it (``add``)."""
+
+    passes = 2
+
+    def __init__(self, model: NeuroBOLT, ch_names: list[str], **predict_options) -> None:
+        super().__init__(model, ch_names, **predict_options)
+        self.reference = model.recording_reference()
+
+    def observe(self, eeg_uV, pass_index: int) -> None:
+        if pass_index != 0:
+            raise ValueError(f"the network observes pass 0, not {pass_index}")
+        data = self.model._check_input(eeg_uV, self.ch_names)
+        self.reference.add(torch.as_tensor(data, device=self.model.head.bias.device))
+
+    def add(self, eeg_uV) -> np.ndarray:
+        if self.reference.empty:
+            raise RuntimeError("ReferencedPredictor.add before any block was observed")
+        return self.model.predict(eeg_uV, self.ch_names, reference=self.reference.mean(),
+                                  **self.options)
 
 
 def _labram_rows(ch_names: Sequence[str], n_rows: int) -> list[int]:

@@ -104,6 +104,7 @@ class SpectralEncoder(nn.Module):
         for i, n in enumerate(self.n_ffts):
             self.register_buffer(f"dft_basis_{i}", dft_magnitude_basis(n), persistent=False)
         self.log_magnitude = config.spectral_log_magnitude
+        self.normalization = config.spectral_normalization
         self.channel_tokens = nn.Embedding(config.n_channels, dim)
         self.register_buffer(
             "position_table", sinusoidal_table(config.max_positions, dim), persistent=False
@@ -115,10 +116,11 @@ class SpectralEncoder(nn.Module):
             for _ in range(config.spectral_depth)
         )
 
-    def spectral_tokens(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, n_samples) -> (B, C, tokens, width): the summed per-scale projections."""
+    def spectra(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """(B, C, n_samples) in 100 µV -> per scale (B, C, frames, n_fft//2 + 1) fp32 |STFT|, or
+        log(|STFT| + floor) with ``spectral_log_magnitude``: what the branch reads."""
         b, c, t = x.shape
-        total = None
+        out = []
         # the spectra stay fp32 under bf16 autocast: magnitudes of long DFTs need the precision
         with torch.autocast(device_type=x.device.type, enabled=False):
             x = x.float()
@@ -129,7 +131,26 @@ class SpectralEncoder(nn.Module):
                 magnitude = torch.hypot(spectrum[..., :n_freqs], spectrum[..., n_freqs:])
                 if self.log_magnitude:
                     magnitude = torch.log(magnitude + LOG_MAGNITUDE_FLOOR)
-                per_frame = self.freq_proj[i](magnitude)  # (b, c, frames, width)
+                out.append(magnitude)
+        return out
+
+    def spectral_tokens(self, x: torch.Tensor, reference: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, C, n_samples) -> (B, C, tokens, width): the summed per-scale projections.
+
+        ``reference`` (B, C, :attr:`n_reference`): each window's recording's mean spectra (see
+        :class:`SpectralReference`), subtracted before the projections when the branch is
+        normalised per recording (``spectral_normalization="recording"``)."""
+        total = None
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            spectra = self.spectra(x)
+            if self.normalization == "recording":
+                if reference is None:
+                    raise ValueError("this network's spectra are normalised per recording: give "
+                                     "each window's recording reference (SpectralReference)")
+                parts = reference.float().split(self.reference_sizes, dim=-1)
+                spectra = [s - r[:, :, None] for s, r in zip(spectra, parts)]
+            for i, spectrum in enumerate(spectra):
+                per_frame = self.freq_proj[i](spectrum)  # (b, c, frames, width)
                 time = self.time_proj[i]
                 # Linear over frames, without transposing the activations
                 scale = torch.einsum("bcfd,tf->bctd", per_frame, time.weight)
@@ -137,17 +158,68 @@ class SpectralEncoder(nn.Module):
                 total = scale if total is None else total + scale
         return total
 
-    def forward(self, x: torch.Tensor, channel_index: torch.Tensor) -> torch.Tensor:
+    @property
+    def reference_sizes(self) -> list[int]:
+        """Frequency bins of each scale, in the order a reference concatenates them."""
+        return [n // 2 + 1 for n in self.n_ffts]
+
+    @property
+    def n_reference(self) -> int:
+        """Length of one channel's recording reference: the bins of every scale."""
+        return sum(self.reference_sizes)
+
+    def forward(self, x: torch.Tensor, channel_index: torch.Tensor,
+                reference: torch.Tensor | None = None) -> torch.Tensor:
         """``x``: (B, C, n_samples); ``channel_index``: (C,) positions in the training channel list.
         The published output: the mean over the tokens, (B, width)."""
-        return self.tokens(x, channel_index).mean(dim=1)
+        return self.tokens(x, channel_index, reference).mean(dim=1)
 
-    def tokens(self, x: torch.Tensor, channel_index: torch.Tensor) -> torch.Tensor:
+    def tokens(self, x: torch.Tensor, channel_index: torch.Tensor,
+               reference: torch.Tensor | None = None) -> torch.Tensor:
         """The tokens after the last layer, (B, C x spectral_tokens, width), channel-major."""
-        tokens = self.spectral_tokens(x)
+        tokens = self.spectral_tokens(x, reference)
         b, c, n, d = tokens.shape
         tokens = tokens + self.channel_tokens(channel_index)[:, None] + self.position_table[:n]
         h = self.position_dropout(tokens).reshape(b, c * n, d)
         for layer in self.layers:
             h = layer(h)
         return h
+
+
+class SpectralReference:
+    """A recording's mean spectra, what a per-recording normalised spectral branch subtracts.
+
+    For every channel and every frequency bin of every scale: the mean over all frames of all the
+    recording's windows of what the branch reads (log |STFT|). Subtracting it turns each window's
+    spectra into changes relative to that recording, as the ridge baseline and spoc standardise
+    their band powers within each recording: electrode gains and a subject's resting spectrum are
+    removed and the power modulations that drive BOLD remain. Feed the windows in blocks with
+    :meth:`add` (running float64 sums: memory does not grow with the recording), then read
+    :meth:`mean`. A flat channel's spectra equal their mean: it contributes zeros.
+    """
+
+    def __init__(self, encoder: SpectralEncoder, input_scale: float) -> None:
+        self.encoder, self.input_scale = encoder, input_scale
+        self._sums: list[torch.Tensor] | None = None
+        self._frames = [0] * len(encoder.n_ffts)
+
+    @torch.no_grad()
+    def add(self, eeg: torch.Tensor) -> None:
+        """``eeg``: (B, C, n_samples) windows in the network's input units (µV: the network's
+        :meth:`~neurobolt.model.network.NeuroBOLT.recording_reference` divides by its scale)."""
+        if not len(eeg):
+            return
+        spectra = self.encoder.spectra(torch.as_tensor(eeg) / self.input_scale)
+        sums = [s.double().sum(dim=(0, 2)) for s in spectra]  # (C, freqs) per scale
+        self._sums = sums if self._sums is None else [a + b for a, b in zip(self._sums, sums)]
+        self._frames = [n + s.shape[0] * s.shape[2] for n, s in zip(self._frames, spectra)]
+
+    @property
+    def empty(self) -> bool:
+        return self._sums is None
+
+    def mean(self) -> torch.Tensor:
+        """(C, n_reference) float32: each scale's mean spectra, concatenated over scales."""
+        if self._sums is None:
+            raise ValueError("no window was added to the recording reference")
+        return torch.cat([s / n for s, n in zip(self._sums, self._frames)], dim=-1).float()

@@ -9,7 +9,8 @@ The recipe of a network (``recipe``) has two named forms:
 
 * ``scratch`` (the default without ``init``): for a network that starts from random weights. No
   layer-wise lr decay, warm-up over a fraction of the steps, the epoch chosen by validation mean r,
-  random window shifts and channel dropout, log-magnitude spectra, per-ROI query readouts.
+  random window shifts and channel dropout, log-magnitude spectra relative to each recording's
+  mean spectra (``spectral_norm="recording"``), per-ROI query readouts.
 * ``finetune`` (the default with ``init``): the published NeuroBOLT fine-tuning recipe for
   pre-trained LaBraM weights: AdamW 3e-4, weight decay 0.05, layer-wise lr decay 0.65, 5 warm-up
   epochs then a cosine to 1e-6, 20 epochs, the epoch with the lowest validation MSE, no
@@ -38,6 +39,7 @@ DEVICES = ("auto", "cpu", "cuda")
 PRECISIONS = ("auto", "fp32", "bf16")
 RECIPE_CHOICES = ("auto", "scratch", "finetune")
 READOUT_CHOICES = ("mean", "queries")
+SPECTRAL_NORM_CHOICES = ("none", "recording")
 # members of an ensemble when none is asked for (see README, accuracy: chosen on validation)
 DEFAULT_ENSEMBLE = {"spoc": 10, "neurobolt": 1, "ridge": 1}
 
@@ -54,17 +56,20 @@ class Recipe:
     steps: int | None = None  # spoc
     readout: str | None = None  # networks
     spectral_log_magnitude: bool | None = None  # networks
+    spectral_norm: str | None = None  # networks: ModelConfig.spectral_normalization
+    batch_size: int | None = None  # networks; None: 16 within a scan (intrascan), 64 across subjects
     eval_every: int | None = None  # spoc: validation every so many steps
 
 
 RECIPES: dict[str, Recipe] = {
     "finetune": Recipe(optim=FINETUNE_OPTIM, selection="val_mse", shift_s=0.0, channel_dropout=0.0,
-                       epochs=20, readout="mean", spectral_log_magnitude=False),
+                       epochs=20, readout="mean", spectral_log_magnitude=False,
+                       spectral_norm="none"),
     "scratch": Recipe(
         optim=OptimConfig(lr=1e-3, weight_decay=0.05, betas=(0.9, 0.999), eps=1e-8,
                           layer_decay=1.0, warmup_fraction=0.1, min_lr=1e-6),
         selection="val_r", shift_s=1.0, channel_dropout=0.1, epochs=20, readout="queries",
-        spectral_log_magnitude=True),
+        spectral_log_magnitude=True, spectral_norm="recording", batch_size=16),
     "spoc": Recipe(
         optim=OptimConfig(lr=3e-2, weight_decay=1e-2, betas=(0.9, 0.999), eps=1e-8,
                           warmup_fraction=0.1, min_lr=0.0),
@@ -111,6 +116,9 @@ class TrainConfig(Config):
     branches: str | None = None  # None: both
     scales: int | None = None  # None: 4
     readout: str | None = None  # mean | queries; None: the recipe's
+    # none | recording (each window's log spectra relative to its recording's mean); None: the
+    # recipe's (scratch: recording, finetune: none)
+    spectral_norm: str | None = None
     recipe: str = "auto"  # scratch | finetune; auto: finetune with init, scratch without
     # any other field of the model's config (ModelConfig for the network, SpocConfig for spoc),
     # applied over the preset and the recipe
@@ -119,7 +127,8 @@ class TrainConfig(Config):
     # --- the recipe (None: the recipe's value)
     epochs: int | None = None  # the network's epochs
     steps: int | None = None  # spoc: full-batch optimisation steps per member
-    batch_size: int | None = None  # network; None: 16 within a scan (intrascan), 64 across subjects
+    # network; None: the recipe's (scratch 16; finetune 16 within a scan, 64 across subjects)
+    batch_size: int | None = None
     optim: OptimConfig = field(default_factory=OptimConfig)
     selection: str | None = None  # val_mse | val_r
     # augmentation: shift each training window by a random amount in [-shift_s, +shift_s] seconds
@@ -155,7 +164,8 @@ class TrainConfig(Config):
         _choice("model", self.model, MODEL_KINDS)
         _choice("recipe", self.recipe, RECIPE_CHOICES)
         for name, choices in (("preset", PRESET_CHOICES), ("branches", BRANCHES),
-                              ("selection", SELECTION_METRICS), ("readout", READOUT_CHOICES)):
+                              ("selection", SELECTION_METRICS), ("readout", READOUT_CHOICES),
+                              ("spectral_norm", SPECTRAL_NORM_CHOICES)):
             if getattr(self, name) is not None:
                 _choice(name, getattr(self, name), choices)
         _choice("device", self.device, DEVICES)
@@ -211,7 +221,8 @@ class TrainConfig(Config):
 
     def _check_applies(self) -> None:
         """An option given for a model it does not apply to is refused, never ignored."""
-        network_only = ("preset", "init", "branches", "scales", "readout", "epochs", "batch_size")
+        network_only = ("preset", "init", "branches", "scales", "readout", "spectral_norm", "epochs",
+                        "batch_size")
         trained = ("selection", "shift_s", "channel_dropout")
         given = {name for name in network_only + trained + ("steps",)
                  if getattr(self, name) is not None}
@@ -274,6 +285,7 @@ class TrainConfig(Config):
         if self.model == "neurobolt":
             changes |= {"recipe": name, "epochs": self.epochs or recipe.epochs,
                         "readout": self.readout or recipe.readout,
+                        "spectral_norm": self.spectral_norm or recipe.spectral_norm,
                         "preset": self.preset or "auto", "branches": self.branches or "both",
                         "scales": self.scales or 4}
         else:
@@ -283,6 +295,9 @@ class TrainConfig(Config):
     def resolved_batch_size(self) -> int:
         if self.batch_size is not None:
             return self.batch_size
+        recipe = RECIPES.get(self.recipe_name() or "")
+        if recipe is not None and recipe.batch_size is not None:
+            return recipe.batch_size
         return 16 if self.protocol == "intrascan" else 64
 
     def model_switches(self) -> dict[str, Any]:
@@ -293,10 +308,12 @@ class TrainConfig(Config):
             "use_spectral": self.branches in ("spectral", "both"),
             "n_spectral_scales": self.scales,
             "readout": self.readout,
+            "spectral_normalization": self.spectral_norm,
         }
         clash = sorted(set(switches) & set(self.model_overrides))
         if clash:
-            raise ConfigError(f"model_overrides sets {clash}: use branches/scales/readout instead")
+            raise ConfigError(f"model_overrides sets {clash}: use branches/scales/readout/"
+                              "spectral_norm instead")
         recipe = RECIPES[self.recipe_name()]
         defaults = {"spectral_log_magnitude": recipe.spectral_log_magnitude}
         return {**defaults, **switches, **self.model_overrides}

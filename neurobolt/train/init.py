@@ -7,11 +7,14 @@ their fresh initialisation, and the report says which.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import torch
 
 from ..errors import ConfigError
+
+logger = logging.getLogger(__name__)
 
 
 def _resolve_model_path(path: Path) -> Path:
@@ -49,6 +52,13 @@ def initialise_from(model, source) -> str:
         else:
             skipped.append(name)
     model.load_state_dict({**target_state, **new_state})
+    reads = [(name, getattr(source.config, name, None), getattr(model.config, name))
+             for name in ("spectral_log_magnitude", "spectral_normalization")]
+    differs = [f"{name} {theirs!r} there, {ours!r} here" for name, theirs, ours in reads
+               if theirs != ours and model.config.use_spectral]
+    if differs:  # its spectral weights were trained on other inputs: said, not hidden
+        logger.warning("the initialising model read its spectra differently (%s); set "
+                       "--spectral-norm to match it if that was not intended", "; ".join(differs))
     new_channels = sorted(set(model.ch_names) - {c.upper() for c in source.ch_names})
     new_rois = sorted(set(model.roi_names) - set(source.roi_names))
     return (f"initialised from a model with {len(source.ch_names)} channels and "

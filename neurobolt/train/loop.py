@@ -89,6 +89,25 @@ def validation_scores(model, windows, batch_size: int) -> dict[str, float]:
             "val_mean_r": mean_r_over_scans(predicted, measured, windows.scan_groups(), names)}
 
 
+def recording_references(model, windows, batch_size: int = 64
+                         ) -> tuple[torch.Tensor, np.ndarray] | None:
+    """For a network that normalises its spectra per recording (None otherwise): the references
+    of the scans in ``windows`` (n_scans, C, n) and each item's row in them. Each scan's windows in
+    ``windows`` are that scan's recording, as :func:`~neurobolt.predict.predict_windows`
+    (validation, test) takes them."""
+    if not getattr(model, "normalises_per_recording", False):
+        return None
+    device = model.head.bias.device
+    per_scan, scan_of_item = [], np.empty(len(windows), dtype=np.int64)
+    for k, (_, items) in enumerate(windows.scan_groups()):
+        reference = model.recording_reference()
+        for first in range(0, len(items), batch_size):
+            reference.add(windows.get_batch(items[first:first + batch_size])[0].to(device))
+        per_scan.append(reference.mean())
+        scan_of_item[items] = k
+    return torch.stack(per_scan), scan_of_item
+
+
 def _is_better(score: float, best: float | None, selection: str) -> bool:
     if best is None or not math.isfinite(best):
         return math.isfinite(score)
@@ -122,6 +141,8 @@ def fit(model, train_windows, val_windows, config: TrainConfig, fold_dir: Path, 
     n_items = len(train_windows)
     max_shift = int(round(config.shift_s * train_windows.prepared.sfreq))
     steps_per_epoch = len(_batches(n_items, batch_size, 0, config, dist, 0)[0])
+    # each training scan's recording reference, and each training window's scan among them
+    references = recording_references(raw_model, train_windows, config.eval_batch_size)
     checkpoint_path = fold_dir / CHECKPOINT_FILE
 
     first_epoch, step, history = 0, 0, []
@@ -166,6 +187,8 @@ def fit(model, train_windows, val_windows, config: TrainConfig, fold_dir: Path, 
                 eeg = eeg.to(device, non_blocking=True)
                 target = target.to(device, non_blocking=True)
                 index = channel_index
+                reference = None if references is None else references[0][
+                    torch.from_numpy(references[1][batches[k]]).to(device)]
                 if config.channel_dropout:
                     # the batch loses a random share of its channels, as a recording that lacks
                     # them is predicted: from the channels it has (zeros would be out of
@@ -174,10 +197,12 @@ def fit(model, train_windows, val_windows, config: TrainConfig, fold_dir: Path, 
                     keep[torch.randint(len(channel_index), (1,))] = True  # never none
                     eeg, index = eeg[:, keep.to(eeg.device)], channel_index[keep.to(
                         channel_index.device)]
+                    if reference is not None:
+                        reference = reference[:, keep.to(reference.device)]
                 set_learning_rate(optimizer, learning_rate(step, steps_per_epoch, config.epochs,
                                                            config.optim))
                 with autocast:
-                    predicted = model(eeg, index)
+                    predicted = model(eeg, index, reference)
                 loss = F.mse_loss(predicted.float(), target)
                 loss_value = dist.mean(float(loss.detach()))
                 if not math.isfinite(loss_value):

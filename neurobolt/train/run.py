@@ -96,6 +96,9 @@ def train(cache, out, config: TrainConfig | None = None, *, resume: bool = False
         run_dir = Path(out).expanduser()
         if resume:
             identity = _identity_of_earlier_run(run_dir, identity)
+            before = _as_before_options(config, given, identity)
+            if before != config:
+                config, resolved = before, _resolve(before, device, dist)
         if dist.is_main:
             _open_run_dir(run_dir, Path(cache), identity, resume)
             sessions = RunSessions(run_dir, started)
@@ -557,6 +560,10 @@ def _resolve(config: TrainConfig, device, dist) -> dict:
 
 
 # what a run may change on --resume: its length (extending a finished or interrupted run)
+# what options left unset meant in network runs made before spectral_norm existed: the branch
+# read raw log spectra, and the scratch recipe's batch was 64 across subjects
+_BEFORE_SPECTRAL_NORM = {"spectral_norm": lambda config: "none",
+                         "batch_size": lambda config: 16 if config.protocol == "intrascan" else 64}
 _EXTENSIBLE = ("epochs", "steps")
 # how the run computes, not what: a resumed run may use another device, precision or workers
 _COMPUTE = ("device", "precision", "num_workers", "eval_batch_size")
@@ -565,6 +572,15 @@ _COMPUTE = ("device", "precision", "num_workers", "eval_batch_size")
 def _identity_config(config: TrainConfig) -> dict:
     """The config as the run's identity: everything but the run's length and how it computes."""
     return {k: v for k, v in config.to_dict().items() if k not in _EXTENSIBLE + _COMPUTE}
+
+
+def _as_before_options(config: TrainConfig, given: TrainConfig, identity: dict) -> TrainConfig:
+    """A network run made before ``spectral_norm`` existed (its identity has no record of it)
+    resumes with what leaving its options unset meant then, not with today's recipe defaults."""
+    if config.model != "neurobolt" or "spectral_norm" in identity["config"]:
+        return config
+    return config.replace(**{name: value(config) for name, value in _BEFORE_SPECTRAL_NORM.items()
+                             if getattr(given, name) is None})
 
 
 def _fold_finished(fold_dir: Path, config: TrainConfig) -> bool:

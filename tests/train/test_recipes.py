@@ -26,6 +26,7 @@ def test_the_published_recipe_is_reproduced_when_asked_for_or_with_init():
                 resolved.channel_dropout, resolved.readout) == (20, "val_mse", 0.0, 0.0, "mean")
         switches = resolved.model_switches()
         assert switches["spectral_log_magnitude"] is False and switches["readout"] == "mean"
+        assert switches["spectral_normalization"] == "none"  # the published branch
     # 5 whole warm-up epochs, then the cosine: lr at the end of epoch 5 is the peak
     assert learning_rate(5 * 10 - 1, 10, 20, FINETUNE_OPTIM) == pytest.approx(3e-4)
 
@@ -36,6 +37,15 @@ def test_from_scratch_is_the_default_network_recipe():
     assert resolved.optim.warmup_fraction == 0.1 and resolved.optim.warmup_epochs is None
     assert (resolved.selection, resolved.shift_s, resolved.channel_dropout) == ("val_r", 1.0, 0.1)
     assert resolved.model_switches()["spectral_log_magnitude"] is True
+    # log spectra relative to each recording's (README, accuracy: what lets it learn across subjects)
+    assert resolved.model_switches()["spectral_normalization"] == "recording"
+    # the option is honoured over the recipe, and refused for a model it does not apply to
+    off = TrainConfig(model="neurobolt", spectral_norm="none").resolved()
+    assert off.model_switches()["spectral_normalization"] == "none"
+    with pytest.raises(ConfigError, match="spectral_norm"):
+        TrainConfig(model="spoc", spectral_norm="recording")
+    with pytest.raises(ConfigError, match="spectral_norm"):
+        TrainConfig(model="neurobolt", spectral_norm="zscore")
     # a 3-epoch run leaves its warm-up: 10 % of the steps
     rates = [learning_rate(s, 10, 3, resolved.optim) for s in range(30)]
     assert max(rates) == pytest.approx(resolved.optim.lr) and rates.index(max(rates)) == 2

@@ -207,3 +207,27 @@ def test_a_run_made_before_an_option_existed_resumes_when_the_option_is_at_its_d
         "identity_compute": {"precision": "auto", "device": "auto", "num_workers": 0,
                              "eval_batch_size": 64}}))
     assert _identity_of_earlier_run(run2, identity) == legacy
+
+
+def test_a_network_run_made_before_spectral_norm_resumes_as_it_was_trained(tmp_path):
+    from neurobolt.outputs import claim_output_dir
+    from neurobolt.train import TrainConfig
+    from neurobolt.train.run import _as_before_options, _digest, _digest_all, \
+        _identity_config, _identity_of_earlier_run
+
+    given = TrainConfig(model="neurobolt")
+    identity = {"cache": "c", "channels": ["Cz"], "targets": ["V1"], "world_size": 1,
+                "config": _identity_config(given)}
+    older = {**identity, "config": {k: v for k, v in identity["config"].items()
+                                    if k != "spectral_norm"}}
+    run = claim_output_dir(tmp_path / "run", "run", identity=_digest_all(older),
+                           config_fields={k: _digest(v) for k, v in older["config"].items()})
+    found = _identity_of_earlier_run(run, identity)
+    assert found == older
+    # today's scratch recipe would normalise per recording; the older run's network did not
+    assert given.resolved().spectral_norm == "recording"
+    resumed = _as_before_options(given.resolved(), given, found)
+    assert resumed.model_switches()["spectral_normalization"] == "none"
+    assert given.resolved().resolved_batch_size() == 16 and resumed.resolved_batch_size() == 64
+    # a run that records the option keeps the recipe's value
+    assert _as_before_options(given.resolved(), given, identity).spectral_norm == "recording"
