@@ -118,7 +118,7 @@ def make_naive(model) -> None:
         attn = (q * q.shape[-1] ** -0.5) @ k.transpose(-2, -1)
         return self.proj((attn.softmax(dim=-1) @ v).transpose(1, 2).reshape(b, n, d))
 
-    def naive_spectral_tokens(self, x):
+    def naive_spectral_tokens(self, x, reference=None):  # the published branch: no reference
         b, c, t = x.shape
         per_channel = []
         for ch in range(c):  # the published code's Python loop over channels
