@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .data.channels import channel_key
 from .errors import ConfigError, InputError
 from .outputs import atomic_write_json, atomic_write_text, check_outside_bids_datasets, \
     check_outside_inputs
@@ -200,11 +201,11 @@ def _predict_recording(model, eeg_file, out, *, marker, marker_regex, tr, start,
         stream = EEGStream(raw, sfreq=opts.sfreq, highpass=opts.highpass, lowpass=opts.lowpass,
                            notch=opts.notch, channel_map=opts.channel_map, source=eeg_path,
                            block_s=block_s)
-        model_channels = [str(c).upper() for c in model.ch_names]
-        recorded = {name.upper(): name for name in stream.ch_names}
+        model_channels = [channel_key(c) for c in model.ch_names]
+        recorded = {channel_key(name): name for name in stream.ch_names}
         used = [recorded[c] for c in model_channels if c in recorded]
-        missing = [c for c, upper in zip(model.ch_names, model_channels) if upper not in recorded]
-        ignored = [name for name in stream.ch_names if name.upper() not in set(model_channels)]
+        missing = [c for c, key in zip(model.ch_names, model_channels) if key not in recorded]
+        ignored = [name for name in stream.ch_names if channel_key(name) not in set(model_channels)]
         if not used:
             raise InputError(
                 f"'{eeg_path}': its EEG channels {stream.ch_names} share none with the model's "

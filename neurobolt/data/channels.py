@@ -16,11 +16,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-
-import mne
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError, InputError
 from ..resources import labram_channel_order
+
+if TYPE_CHECKING:  # MNE loads on first use: the model modules compare names through this module
+    import mne
 
 # Old 10-20 names of the temporal electrodes (the position table has both spellings; we always return the
 # modern 10-10 one so that one electrode never appears under two names).
@@ -47,10 +49,24 @@ _BIOSEMI_NAME = re.compile(r"^[A-H](?:[1-9]|[12][0-9]|3[0-2])$", re.IGNORECASE)
 _BIOSEMI_MIN_FOREIGN = 4
 
 
+def channel_key(name: str) -> str:
+    """What two channel names are compared by, everywhere in neurobolt: 'FTT9h', 'FTT9H' and
+    ' ftt9h ' are one electrode. The spelling kept and shown is the position table's
+    (:func:`standard_channel_name`, :func:`canonical_channel_name`); never compare names otherwise."""
+    return str(name).strip().upper()
+
+
+def canonical_channel_name(name: str) -> str:
+    """The one spelling of a channel: the position table's for a standard electrode (upper case but
+    the high-density 'h' sites: 'FTT9h'; aliases resolved: T3 -> T7), else the name as given."""
+    return standard_channel_name(str(name)) or str(name).strip()
+
+
 @lru_cache(maxsize=1)
 def _standard_lookup() -> dict[str, str]:
     """Upper-cased name -> the position table's spelling, without the old aliases (T3..T6)."""
-    lookup = {name.upper(): name for name in labram_channel_order() if name.upper() not in ALIASES}
+    lookup = {channel_key(name): name for name in labram_channel_order()
+              if channel_key(name) not in ALIASES}
     for old, new in ALIASES.items():
         lookup[old] = new
     return lookup
@@ -62,7 +78,7 @@ def standard_channel_names() -> tuple[str, ...]:
 
 
 def _lookup(name: str) -> str | None:
-    return _standard_lookup().get(name.strip().upper())
+    return _standard_lookup().get(channel_key(name))
 
 
 def standard_channel_name(name: str, channel_map: dict[str, str] | None = None) -> str | None:
@@ -90,8 +106,8 @@ def _mapped_target(name: str, channel_map: dict[str, str]) -> str | None:
     if name in channel_map:
         value = channel_map[name]
     else:
-        folded = {str(k).strip().upper(): v for k, v in channel_map.items()}
-        value = folded.get(name.strip().upper())
+        folded = {channel_key(k): v for k, v in channel_map.items()}
+        value = folded.get(channel_key(name))
         if value is None:
             return None
     target = _lookup(str(value))
@@ -194,6 +210,8 @@ def _picked_copy(raw: mne.io.BaseRaw, names: list[str]) -> mne.io.BaseRaw:
     preloaded data we copy only the kept rows into a RawArray with the same info, first sample and
     annotations.
     """
+    import mne
+
     if not raw.preload:
         return raw.copy().pick(names)  # no data loaded yet: the copy is cheap
     picks = [raw.ch_names.index(name) for name in names]

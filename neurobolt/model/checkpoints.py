@@ -27,6 +27,7 @@ from typing import Any
 import torch
 
 from .. import __version__
+from ..data.channels import canonical_channel_name
 from ..errors import CheckpointError, ConfigError
 from ..resources import NEUROBOLT_26_CHANNELS
 from .config import ModelConfig
@@ -291,7 +292,7 @@ def _official_config(
                               f"{len(roi_names)} names", options=["roi_names"])
     sfreq = 200.0  # NeuroBOLT's EEG rate (200-sample patches of 1 s)
     return ModelConfig(
-        ch_names=tuple(c.upper() for c in ch_names),
+        ch_names=tuple(canonical_channel_name(c) for c in ch_names),
         roi_names=tuple(roi_names),
         sfreq=sfreq,
         conv_channels=conv_channels,
@@ -444,7 +445,8 @@ def build_model(
     if isinstance(ch_names, str) or isinstance(roi_names, str):
         raise ConfigError("ch_names and roi_names must be lists of names, not strings")
     config = ModelConfig.preset(
-        preset, ch_names=tuple(c.upper() for c in ch_names), roi_names=tuple(roi_names), **overrides
+        preset, ch_names=tuple(canonical_channel_name(c) for c in ch_names),
+        roi_names=tuple(roi_names), **overrides
     )
     model = NeuroBOLT(config)
     model.init_report = load_labram_weights(model, init) if init is not None else None

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._configbase import Config
+from ..data.channels import channel_key
 from ..errors import ConfigError
 from .readout import READOUTS
 
@@ -127,8 +128,8 @@ class ModelConfig(Config):
         problems = []
         if not self.ch_names:
             problems.append("ch_names is empty: give the training channel list")
-        upper = [c.upper() for c in self.ch_names]
-        dupes = sorted({c for c in upper if upper.count(c) > 1})
+        keys = [channel_key(c) for c in self.ch_names]
+        dupes = sorted({c for c in keys if keys.count(c) > 1})
         if dupes:
             problems.append(f"duplicate channel names {dupes}")
         if not self.roi_names:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..data.channels import channel_key
 from ..errors import InputError
 
 
@@ -59,8 +60,8 @@ def channel_positions(model_channels: Sequence[str], ch_names: Sequence[str]) ->
     """
     if isinstance(ch_names, str):
         raise InputError("ch_names must be a list of channel names, not one string")
-    lookup = {name.upper(): i for i, name in enumerate(model_channels)}
-    names = [str(n).upper() for n in ch_names]
+    lookup = {channel_key(name): i for i, name in enumerate(model_channels)}
+    names = [channel_key(n) for n in ch_names]
     unknown = [n for n in names if n not in lookup]
     if unknown:
         raise InputError(

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..data.channels import channel_key
 from ..errors import ConfigError
 from ..resources import labram_channel_order
 from .config import ModelConfig
@@ -301,14 +302,14 @@ class ReferencedPredictor(WindowwisePredictor):
 
 
 def _labram_rows(ch_names: Sequence[str], n_rows: int) -> list[int]:
-    order = {name: i + 1 for i, name in enumerate(labram_channel_order())}
-    unknown = [c for c in ch_names if c.upper() not in order]
+    order = {channel_key(name): i + 1 for i, name in enumerate(labram_channel_order())}
+    unknown = [c for c in ch_names if channel_key(c) not in order]
     if unknown:
         raise ConfigError(
             f"channel(s) {unknown} have no LaBraM position (not in labram_channel_order.txt); "
             "rename them to 10-20/10-10 names or set use_temporal_spatial=False"
         )
-    rows = [order[c.upper()] for c in ch_names]
+    rows = [order[channel_key(c)] for c in ch_names]
     too_far = [c for c, r in zip(ch_names, rows) if r >= n_rows]
     if too_far:
         raise ConfigError(f"channel(s) {too_far} index rows beyond pos_embed's {n_rows} rows")

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from .._configbase import Config
+from ..data.channels import canonical_channel_name
 from ..errors import CheckpointError, ConfigError, InputError
 from .inputs import channel_positions, check_eeg_windows
 
@@ -231,7 +232,7 @@ class RidgeModel:
     def __post_init__(self) -> None:
         if isinstance(self.ch_names, str) or isinstance(self.roi_names, str):
             raise ConfigError("RidgeModel: ch_names and roi_names must be lists of names, not strings")
-        self.ch_names = tuple(str(c).upper() for c in self.ch_names)
+        self.ch_names = tuple(canonical_channel_name(c) for c in self.ch_names)
         self.roi_names = tuple(str(r) for r in self.roi_names)
         if len(set(self.ch_names)) != len(self.ch_names):
             raise ConfigError(f"RidgeModel: duplicate channel names in {list(self.ch_names)}")

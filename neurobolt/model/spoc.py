@@ -44,6 +44,7 @@ import torch
 from torch import nn
 
 from .._configbase import Config
+from ..data.channels import canonical_channel_name
 from ..errors import CheckpointError, ConfigError, InputError
 from .inputs import channel_positions, check_eeg_windows
 
@@ -84,7 +85,7 @@ class SpocConfig(Config):
     kernel_rank: int | None = 1
 
     def __post_init__(self) -> None:
-        self.ch_names = tuple(str(c).upper() for c in self.ch_names)
+        self.ch_names = tuple(canonical_channel_name(c) for c in self.ch_names)
         self.roi_names = tuple(str(r) for r in self.roi_names)
         self.bands = tuple((float(lo), float(hi)) for lo, hi in self.bands)
 

@@ -11,6 +11,8 @@ import io
 import numpy as np
 import pandas as pd
 
+from ..data.channels import channel_key
+
 MODEL_COLOR = "#2563eb"
 RIDGE_COLOR = "#9ca3af"
 CEILING_COLOR = "#dc2626"
@@ -163,9 +165,9 @@ def _channel_info(ch_names: list[str]):
     import mne
 
     montage = mne.channels.make_standard_montage("colin27_1005")
-    positions = {name.upper(): name for name in montage.ch_names}
-    known = [i for i, name in enumerate(ch_names) if name.upper() in positions]
-    names = [positions[ch_names[i].upper()] for i in known]
+    positions = {channel_key(name): name for name in montage.ch_names}
+    known = [i for i, name in enumerate(ch_names) if channel_key(name) in positions]
+    names = [positions[channel_key(ch_names[i])] for i in known]
     info = mne.create_info(names, 200.0, "eeg")
     info.set_montage(montage, on_missing="ignore")
     return info, known

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from ..data.channels import channel_key
 from ..errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -59,7 +60,8 @@ def initialise_from(model, source) -> str:
     if differs:  # its spectral weights were trained on other inputs: said, not hidden
         logger.warning("the initialising model read its spectra differently (%s); set "
                        "--spectral-norm to match it if that was not intended", "; ".join(differs))
-    new_channels = sorted(set(model.ch_names) - {c.upper() for c in source.ch_names})
+    known = {channel_key(c) for c in source.ch_names}
+    new_channels = sorted(c for c in model.ch_names if channel_key(c) not in known)
     new_rois = sorted(set(model.roi_names) - set(source.roi_names))
     return (f"initialised from a model with {len(source.ch_names)} channels and "
             f"{len(source.roi_names)} ROIs: {copied} tensors copied, {len(skipped)} kept fresh"
@@ -68,10 +70,10 @@ def initialise_from(model, source) -> str:
 
 
 def _rows_by_name(fresh: torch.Tensor, source: torch.Tensor, names, source_names) -> torch.Tensor:
-    lookup = {str(n).upper(): i for i, n in enumerate(source_names)}
+    lookup = {channel_key(n): i for i, n in enumerate(source_names)}
     rows = fresh.clone()
     for i, name in enumerate(names):
-        j = lookup.get(str(name).upper())
+        j = lookup.get(channel_key(name))
         if j is not None and source.shape[1:] == fresh.shape[1:]:
             rows[i] = source[j]
     return rows
