@@ -6,11 +6,12 @@
 #   bash experiments/accuracy_runs.sh WORKDIR [ROWS...]
 #
 # ROWS (default: all): spoc spoc1 nb_scratch nb_scratch_mean nb_finetune nb_scratch_x3 spoc_test05
-#   nb_scratch_raw nb_scratch_raw_mean nb_scratch_raw_x3
+#   nb_test05 nb_scratch_raw nb_scratch_raw_mean nb_scratch_raw_x3
 # The *_raw rows are the from-scratch recipe as it was before --spectral-norm recording and batch 16
 # became its defaults (the README's earlier network rows).
-# spoc_test05 is the default model and ridge with the roles of two subjects swapped (sub-05 is the
-# test subject, sub-06 validates): a second held-out subject per seed, BIDS layout only.
+# spoc_test05 (and nb_test05, the network) is the default model and ridge with the roles of two
+# subjects swapped (sub-05 is the test subject, sub-06 validates): a second held-out subject per
+# seed, BIDS layout only.
 # Each run is an ordinary `neurobolt train` run folder WORKDIR/runs/<study>/<row>; a finished run
 # is kept, an unfinished one is resumed (rerunning the script only adds what is missing).
 # STUDIES="seed1-bids seed2-bids" (environment) limits the runs to those studies. Then:
@@ -18,7 +19,7 @@
 set -euo pipefail
 work=${1:?usage: accuracy_runs.sh WORKDIR [ROWS...]}
 shift
-rows=("${@:-spoc spoc1 nb_scratch nb_scratch_mean nb_finetune nb_scratch_x3 spoc_test05 nb_scratch_raw nb_scratch_raw_mean nb_scratch_raw_x3}")
+rows=("${@:-spoc spoc1 nb_scratch nb_scratch_mean nb_finetune nb_scratch_x3 spoc_test05 nb_test05 nb_scratch_raw nb_scratch_raw_mean nb_scratch_raw_x3}")
 rows=(${rows[@]})
 mkdir -p "$work/runs"
 cd "$work"
@@ -43,6 +44,7 @@ options() {  # the train options of a row
         nb_scratch_raw_mean) echo "--model neurobolt --spectral-norm none --batch-size 64 --readout mean --precision fp32" ;;
         nb_scratch_raw_x3) echo "--model neurobolt --spectral-norm none --batch-size 64 --ensemble 3 --precision fp32" ;;
         spoc_test05) echo "" ;;                            # the default, another test subject
+        nb_test05) echo "--model neurobolt" ;;             # the network, another test subject
         *) echo "unknown row $1" >&2; exit 2 ;;
     esac
 }
@@ -63,9 +65,9 @@ for row in "${rows[@]}"; do
             if [ -n "${STUDIES:-}" ] && [[ " $STUDIES " != *" $study "* ]]; then continue; fi
             # an ensemble of networks costs three network runs: the BIDS layout only
             [[ "$row" = *_x3 ]] && [ "$layout" = release ] && continue
-            [ "$row" = spoc_test05 ] && [ "$layout" = release ] && continue
+            [[ "$row" = *_test05 ]] && [ "$layout" = release ] && continue
             sheet="sheet_$layout.tsv"
-            [ "$row" = spoc_test05 ] && sheet=sheet_bids_test05.tsv
+            [[ "$row" = *_test05 ]] && sheet=sheet_bids_test05.tsv
             out="runs/$study/$row"
             [ -f "$out/metrics.json" ] && continue
             [ -d "$out" ] && resume=--resume || resume=

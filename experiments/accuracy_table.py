@@ -34,6 +34,7 @@ LABELS = {
     "nb_scratch_raw_mean": "NeuroBOLT, earlier from-scratch recipe, mean readout",
     "nb_scratch_raw_x3": "NeuroBOLT, earlier from-scratch recipe, ensemble of 3",
     "spoc_test05": "spoc ensemble, second held-out subject (sub-05 tests, sub-06 validates; BIDS)",
+    "nb_test05": "NeuroBOLT from scratch, second held-out subject (sub-05 tests, sub-06 validates; BIDS)",
 }
 
 
@@ -103,20 +104,23 @@ def main() -> None:
     print()
     for row in [r for r in LABELS if r in set(frame["row"])]:
         print(f"* {LABELS[row]}: {paired(frame[frame['row'] == row])}")
-    both = frame[frame["row"].isin(["spoc", "spoc_test05"]) & frame["study"].str.endswith("bids")]
-    if set(both["row"]) == {"spoc", "spoc_test05"}:
+    for first, second, name in (("spoc", "spoc_test05", "spoc ensemble"),
+                                ("nb_scratch", "nb_test05", "NeuroBOLT from scratch")):
+        both = frame[frame["row"].isin([first, second]) & frame["study"].str.endswith("bids")]
+        if set(both["row"]) != {first, second}:
+            continue
         diff = (both["mean_r"] - both["ridge_r"]).to_numpy()
         wins = int((diff > 0).sum())
-        print(f"* spoc ensemble over every held-out (seed, subject) pair ({len(diff)}: sub-06 and "
+        print(f"* {name} over every held-out (seed, subject) pair ({len(diff)}: sub-06 and "
               f"sub-05 of each seed, BIDS layout): {wins}/{len(diff)} above ridge, mean difference "
               f"{diff.mean():+.3f} (two-sided sign test p = {binomtest(wins, len(diff)).pvalue:.3f}"
               + (f", Wilcoxon p = {wilcoxon(diff).pvalue:.3f}" if len(diff) >= 5 else "") + ")")
     print()
     wide = frame.pivot(index="study", columns="row", values="mean_r")
-    main = frame[frame["row"] != "spoc_test05"]
+    main = frame[~frame["row"].str.endswith("_test05")]
     wide.insert(0, "ridge", main.groupby("study")["ridge_r"].first())
-    second = frame[frame["row"] == "spoc_test05"].set_index("study")["ridge_r"]
-    if len(second):  # the other test subject's ridge, beside its spoc row
+    second = frame[frame["row"].str.endswith("_test05")].groupby("study")["ridge_r"].first()
+    if len(second):  # the other test subject's ridge, beside its rows
         wide["ridge (sub-05 test)"] = second
     print("| study | " + " | ".join(wide.columns) + " |")
     print("|---" * (len(wide.columns) + 1) + "|")

@@ -15,6 +15,7 @@ import mne
 import numpy as np
 
 from ..errors import ConfigError, InputError
+from ..stats import RunningMoments
 from .channels import ChannelReport, select_eeg_channels
 
 # A channel whose peak-to-peak range is below this (in volts: 1e-3 µV) carries no signal.
@@ -253,8 +254,7 @@ class EEGStream:
         self.margin = self._round_up(self._margin_s() * self.sfreq + 10 * max(self.up, self.down) * self.up / self.down)
         self.block = self._round_up(block_s * self.sfreq)
         self._min = self._max = None
-        self._sum = self._sumsq = None
-        self._count = 0
+        self._moments = RunningMoments()  # per channel, over every sample of the recording
 
     def _round_up(self, samples: float) -> int:
         """Samples at ``sfreq``, rounded up to a multiple of ``up`` (an integer input position)."""
@@ -301,12 +301,7 @@ class EEGStream:
         self._max = high if self._max is None else np.maximum(self._max, high)
 
     def _accumulate(self, kept: np.ndarray) -> None:
-        if self._sum is None:
-            self._sum = np.zeros(kept.shape[0])
-            self._sumsq = np.zeros(kept.shape[0])
-        self._sum += kept.sum(axis=1)
-        self._sumsq += np.square(kept).sum(axis=1)
-        self._count += kept.shape[1]
+        self._moments.add(kept.T)
 
     def finish(self) -> list[str]:
         """The checks that need the whole recording; returns the flat channels (warned about)."""
@@ -314,8 +309,6 @@ class EEGStream:
             return []
         flat = [n for n, lo, hi in zip(self.ch_names, self._min, self._max) if hi - lo < _FLAT_PTP_VOLTS]
         _report_flat(flat, len(self.ch_names), self.where, self.report)
-        if self._count:
-            mean = self._sum / self._count
-            std = np.sqrt(np.maximum(self._sumsq / self._count - mean ** 2, 0.0))
-            _report_amplitude(float(np.median(std)), self.where, self.report)
+        if self._moments.count:
+            _report_amplitude(float(np.median(self._moments.sd)), self.where, self.report)
         return flat

@@ -10,6 +10,7 @@ import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
 from ..errors import ConfigError, InputError
+from ..stats import zscore
 
 NORMALIZATIONS = ("zscore", "p95", None)
 
@@ -66,7 +67,4 @@ def zscore_columns(values) -> np.ndarray:
     The one z-score of ROI series: prepared targets, the simulator's release tables and noise
     ceiling all use it.
     """
-    x = np.array(values, dtype=np.float64)  # a copy
-    x -= x.mean(axis=0)
-    scale = x.std(axis=0)
-    return np.divide(x, scale, out=np.zeros_like(x), where=scale > 0)
+    return zscore(values, axis=0)

@@ -17,38 +17,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from ..errors import InputError
+from ..stats import mse, pearson_r  # the one implementation (neurobolt.stats); named here too
 
-
-def pearson_r(predicted, measured) -> np.ndarray:
-    """Pearson r of each column of ``predicted`` with the same column of ``measured``.
-
-    Inputs are (samples,) or (samples, columns); computed in float64. Returns (columns,) (a 0-d
-    array for 1-D input). A zero-variance column gives r = 0.
-    """
-    a = np.asarray(predicted, dtype=np.float64)
-    b = np.asarray(measured, dtype=np.float64)
-    if a.shape != b.shape:
-        raise InputError(f"pearson_r: shapes differ, {a.shape} vs {b.shape}")
-    if a.shape[0] < 2:
-        raise InputError(f"pearson_r needs at least 2 samples, got {a.shape[0]}")
-    if not (np.isfinite(a).all() and np.isfinite(b).all()):
-        raise InputError("pearson_r: NaN or infinite values")
-    a = a - a.mean(axis=0)
-    b = b - b.mean(axis=0)
-    norm = np.sqrt((a * a).sum(axis=0) * (b * b).sum(axis=0))
-    covariance = (a * b).sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = np.where(norm > 0, covariance / np.where(norm > 0, norm, 1.0), 0.0)
-    return np.clip(r, -1.0, 1.0)
-
-
-def mse(predicted, measured) -> np.ndarray:
-    """Mean squared error of each column."""
-    a = np.asarray(predicted, dtype=np.float64)
-    b = np.asarray(measured, dtype=np.float64)
-    if a.shape != b.shape:
-        raise InputError(f"mse: shapes differ, {a.shape} vs {b.shape}")
-    return ((a - b) ** 2).mean(axis=0)
+__all__ = ["pearson_r", "mse", "series_metrics", "aggregate_scans", "mean_r_over_scans"]
 
 
 def series_metrics(predicted, measured) -> dict[str, np.ndarray]:

@@ -34,6 +34,7 @@ import numpy as np
 from .._configbase import Config
 from ..data.channels import canonical_channel_name
 from ..errors import CheckpointError, ConfigError, InputError
+from ..stats import EEG_BANDS_HZ, RunningMoments, zscore
 from .inputs import channel_positions, check_eeg_windows
 
 FORMAT_NAME = "neurobolt-ridge"
@@ -42,13 +43,7 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "ridge.safetensors"
 
 # band name -> [lo, hi) in Hz; the order is the feature order
-BANDS_HZ: dict[str, tuple[float, float]] = {
-    "delta": (1.0, 4.0),
-    "theta": (4.0, 8.0),
-    "alpha": (8.0, 13.0),
-    "beta": (13.0, 30.0),
-    "gamma": (30.0, 45.0),
-}
+BANDS_HZ: dict[str, tuple[float, float]] = EEG_BANDS_HZ  # the one band table (neurobolt.stats)
 # Hann taper on each bin (periodic, as scipy.signal.periodogram's window="hann"): its sidelobes
 # fall fast, so the 1/f-dominant low bands do not leak into beta/gamma; a 2-s bin keeps 0.5-Hz
 # resolution, enough for the narrowest band (delta, 6 frequency bins).
@@ -202,12 +197,8 @@ def standardize_features(features) -> np.ndarray:
             "ridge features are standardised over the windows of one recording: give at least 2 "
             "windows of the recording together, not 1"
         )
-    magnitude = np.abs(x).max(axis=0)
-    x = x - x.mean(axis=0)
-    scale = x.std(axis=0)
-    # a feature constant up to float32 rounding (a floored flat channel) has no spread to standardise
-    scale = np.where(scale > 1e-6 * (1.0 + magnitude), scale, 0.0)
-    return np.divide(x, scale, out=np.zeros_like(x), where=scale > 0).astype(np.float32)
+    # a feature constant up to float32 rounding (a floored flat channel) becomes 0 (stats.zscore)
+    return zscore(x, axis=0).astype(np.float32)
 
 
 @dataclass(eq=False)
@@ -349,43 +340,30 @@ class RidgeModel:
 
 class RidgeRecordingPredictor:
     """One recording in blocks, two passes over them (``passes = 2``): the features' mean, spread
-    and largest magnitude first (``observe``), then each window's standardised features and
-    prediction (``add``), so that memory does not grow with the recording. Equals
-    :func:`standardize_features` over all the windows (running float64 sums: ~1e-9)."""
+    and largest magnitude first (``observe``, :class:`neurobolt.stats.RunningMoments`), then each
+    window's standardised features and prediction (``add``), so that memory does not grow with
+    the recording. Equals :func:`standardize_features` over all the windows (~1e-9)."""
 
     passes = 2
 
     def __init__(self, model: RidgeModel, ch_names: list[str]) -> None:
         self.model, self.ch_names = model, ch_names
-        self._count = 0
-        self._sum = self._sumsq = self._magnitude = None
+        self.moments = RunningMoments()
 
     def observe(self, eeg_uV, pass_index: int) -> None:
         if pass_index != 0:
             raise ValueError(f"ridge observes pass 0, not {pass_index}")
-        x = np.asarray(self.model.raw_features(eeg_uV, self.ch_names), dtype=np.float64)
-        if not len(x):
-            return
-        if self._sum is None:
-            self._sum, self._sumsq = np.zeros(x.shape[1]), np.zeros(x.shape[1])
-            self._magnitude = np.zeros(x.shape[1])
-        self._sum += x.sum(axis=0)
-        self._sumsq += np.square(x).sum(axis=0)
-        self._magnitude = np.maximum(self._magnitude, np.abs(x).max(axis=0))
-        self._count += len(x)
+        self.moments.add(self.model.raw_features(eeg_uV, self.ch_names))
 
     def add(self, eeg_uV) -> np.ndarray:
         x = np.asarray(self.model.raw_features(eeg_uV, self.ch_names), dtype=np.float64)
         if not len(x):
             return np.zeros((0, self.model.n_rois), dtype=np.float32)
-        if self._count < 2:
+        if self.moments.count < 2:
             raise InputError("ridge features are standardised over the windows of one recording: "
-                             f"give at least 2 windows of the recording together, not {self._count}")
-        mean = self._sum / self._count
-        scale = np.sqrt(np.maximum(self._sumsq / self._count - mean ** 2, 0.0))
-        # as standardize_features: a feature constant up to float32 rounding is 0
-        scale = np.where(scale > 1e-6 * (1.0 + self._magnitude), scale, 0.0)
-        z = np.divide(x - mean, scale, out=np.zeros_like(x), where=scale > 0).astype(np.float32)
+                             f"give at least 2 windows of the recording together, not "
+                             f"{self.moments.count}")
+        z = self.moments.standardize(x).astype(np.float32)  # as standardize_features, in blocks
         return (z @ self.model.coef + self.model.intercept).astype(np.float32)
 
     def finish(self) -> np.ndarray:

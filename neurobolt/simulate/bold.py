@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal, stats
 
+from ..stats import zscore
+
 HRF_DURATION_S = 32.0
 # SPM's canonical double gamma: response peak gamma(6), undershoot gamma(16), ratio 1/6.
 HRF_PEAK_SHAPE = 6.0
@@ -76,11 +78,6 @@ class SubjectCoupling:
         return cls(weights=weights, latency_s=latency, visible_fraction=visible)
 
 
-def _zscore(x: np.ndarray, axis: int) -> np.ndarray:
-    x = x - x.mean(axis=axis, keepdims=True)
-    return x / x.std(axis=axis, keepdims=True)
-
-
 def _hrf_convolve(drive: np.ndarray, rate: float, latency_s: np.ndarray) -> np.ndarray:
     """Causal convolution of each ROI's drive (rows) with its own HRF."""
     kernels = np.vstack([double_gamma_hrf(rate, shift) for shift in latency_s])
@@ -102,12 +99,12 @@ def simulate_roi_bold(
     volume_times: np.ndarray,
 ) -> ScanBold:
     """ROI BOLD at ``volume_times`` (seconds from the EEG start, mid-volume)."""
-    drive = coupling.weights @ _zscore(band_power, axis=1)
+    drive = coupling.weights @ zscore(band_power, axis=1)
     idx = np.round((volume_times - envelope_times[0]) * envelope_rate).astype(int)
-    predictable = _zscore(_hrf_convolve(drive, envelope_rate, coupling.latency_s)[:, idx].T, axis=0)
+    predictable = zscore(_hrf_convolve(drive, envelope_rate, coupling.latency_s)[:, idx].T, axis=0)
     # Neural activity EEG does not see has the same haemodynamics but is unrelated to the rhythms.
     hidden_drive = rng.standard_normal(drive.shape)
-    hidden = _zscore(_hrf_convolve(hidden_drive, envelope_rate, coupling.latency_s)[:, idx].T, axis=0)
+    hidden = zscore(_hrf_convolve(hidden_drive, envelope_rate, coupling.latency_s)[:, idx].T, axis=0)
     visible = coupling.visible_fraction
     roi_bold = np.sqrt(visible) * predictable + np.sqrt(1 - visible) * hidden
     return ScanBold(predictable=predictable, roi_bold=roi_bold)

@@ -10,15 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal
 
+from ..stats import EEG_BANDS_HZ
 from .forward import RHYTHM_SOURCES, HeadModel
 
-BANDS: dict[str, tuple[float, float]] = {
-    "delta": (1.0, 4.0),
-    "theta": (4.0, 8.0),
-    "alpha": (8.0, 13.0),
-    "beta": (13.0, 30.0),
-    "gamma": (30.0, 45.0),
-}
+BANDS: dict[str, tuple[float, float]] = EEG_BANDS_HZ  # the one band table (neurobolt.stats)
 # Relative rhythm amplitude of each source (rows: RHYTHM_SOURCES) in each band (columns: BANDS):
 # posterior alpha, frontal-midline theta, central mu/beta, temporal slow waves, weak gamma.
 SOURCE_BAND_GAINS = np.array(

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
-from ..evaluate.metrics import pearson_r
+from ..stats import pearson_r
 from ..outputs import check_outside_bids_datasets
 from . import writers
 from .bold import GroupCoupling, SubjectCoupling, simulate_roi_bold
