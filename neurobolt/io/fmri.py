@@ -23,8 +23,10 @@ from ..errors import ConfigError, InputError
 
 MOTION_COLUMNS = ("trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z")
 # label-table columns that hold region names, in order of preference (BIDS dseg.tsv uses 'name')
-_NAME_COLUMNS = ("name", "Difumo_names", "label", "labels", "region", "Name", "Label")
-_INDEX_COLUMNS = ("index", "Component", "id", "value", "Index")
+# the region-name and label-value columns of a label table, matched case-insensitively, in this
+# order of preference: BIDS dseg.tsv ('index', 'name'), DiFuMo ('Component', 'Difumo_names'), ...
+_NAME_COLUMNS = ("name", "difumo_names", "roi_name", "roi", "label", "labels", "region")
+_INDEX_COLUMNS = ("index", "component", "id", "value")
 TR_TOLERANCE = 0.01
 
 
@@ -152,8 +154,10 @@ def _header_tr(image) -> float | None:
 def read_atlas_labels(path) -> list[str]:
     """Region names of an atlas from a TSV/CSV table or a text file (one name a line).
 
-    Tables: the name column is 'name' (BIDS dseg.tsv), 'Difumo_names' (DiFuMo), 'label', ...; rows are
-    ordered by the 'index'/'Component' column when there is one. A background row (index 0) is left out.
+    Tables: the name column is 'name' (BIDS dseg.tsv), 'Difumo_names' (DiFuMo), 'label', ...
+    (case-insensitive; a one-column table is the names); rows are ordered by the 'index'/'Component'
+    column when there is one. A background row (index 0) is left out. The one reader of ROI and
+    atlas names: training, the report, NIfTI output and ``neurobolt model import`` all use it.
     """
     return list(_label_table(path).values())
 
@@ -169,19 +173,23 @@ def _label_table(path) -> dict[int, str]:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"'{path}': atlas label file not found")
-    if path.suffix.lower() == ".txt":
+    if path.suffix.lower() not in (".tsv", ".csv"):  # a text file: one name a line
         names = [line.strip() for line in path.read_text().splitlines() if line.strip()]
         return {i + 1: name for i, name in enumerate(names)}
     try:
         table = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
     except Exception as err:
         raise InputError(f"'{path}': cannot read this label table ({type(err).__name__}: {err})") from None
-    name_column = next((c for c in _NAME_COLUMNS if c in table.columns), None)
+    columns = {str(c).lower(): c for c in table.columns}
+    name_column = next((columns[c] for c in _NAME_COLUMNS if c in columns), None)
+    if name_column is None and len(table.columns) == 1:
+        name_column = table.columns[0]  # a one-column table is a list of names
     if name_column is None:
         raise InputError(
-            f"'{path}': no region-name column; expected one of {list(_NAME_COLUMNS)}, found {list(table.columns)}"
+            f"'{path}': no region-name column; expected one of {list(_NAME_COLUMNS)} "
+            f"(case-insensitive), found {list(table.columns)}"
         )
-    index_column = next((c for c in _INDEX_COLUMNS if c in table.columns), None)
+    index_column = next((columns[c] for c in _INDEX_COLUMNS if c in columns), None)
     if index_column is None:
         return {i + 1: str(n) for i, n in enumerate(table[name_column])}
     table = table.sort_values(index_column)

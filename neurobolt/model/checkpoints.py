@@ -524,28 +524,11 @@ def export_model(model, out_dir: str | Path) -> Path:
     raise ConfigError(f"export_model: cannot save a {type(model).__name__}")
 
 
-# columns that name ROIs in common atlas label tables (DiFuMo: Difumo_names)
-_NAME_COLUMNS = ("name", "roi_name", "roi", "label", "difumo_names", "region")
-
-
 def read_roi_names(path: str | Path) -> list[str]:
-    """ROI names from a TSV/CSV label table (a column such as ``name`` or ``Difumo_names``) or
-    from a plain text file with one name per line."""
-    import pandas as pd
+    """ROI names from a label table (TSV/CSV) or a text file (one name a line): the atlas label
+    reader of :func:`neurobolt.io.fmri.read_atlas_labels`, so an imported model's ROI names are the
+    names training, the report and NIfTI output read from the same file (background row left out,
+    rows in label order)."""
+    from ..io.fmri import read_atlas_labels
 
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"ROI name file '{path}' does not exist")
-    if path.suffix.lower() in (".tsv", ".csv"):
-        table = pd.read_csv(path, sep="\t" if path.suffix.lower() == ".tsv" else ",")
-        columns = {c.lower(): c for c in table.columns}
-        for candidate in _NAME_COLUMNS:
-            if candidate in columns:
-                return [str(v) for v in table[columns[candidate]]]
-        if len(table.columns) == 1:
-            return [str(v) for v in table.iloc[:, 0]]
-        raise ConfigError(
-            f"'{path}' has no ROI name column: expected one of {list(_NAME_COLUMNS)} "
-            f"(case-insensitive), found {list(table.columns)}"
-        )
-    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    return read_atlas_labels(path)

@@ -9,7 +9,8 @@ from neurobolt.model import load_model
 
 def test_import_then_info_then_predict(official_path, reference_io, tmp_path, capsys):
     labels = tmp_path / "labels.tsv"
-    labels.write_text("Component\tDifumo_names\n" + "".join(f"{i}\tregion {i}\n" for i in range(64)))
+    # component numbers as in the DiFuMo release (1..64; a label 0 is background, left out)
+    labels.write_text("Component\tDifumo_names\n" + "".join(f"{i}\tregion {i}\n" for i in range(1, 65)))
     out = tmp_path / "converted"
     assert main(["model", "import", str(official_path), "--out", str(out),
                  "--roi-names-from", str(labels)]) == 0
@@ -19,7 +20,7 @@ def test_import_then_info_then_predict(official_path, reference_io, tmp_path, ca
     info = capsys.readouterr().out
     assert "parameters: 7,919,648" in info
     assert "channels (26): FP1, FP2, F3" in info
-    assert "ROIs (64): region 0, region 1" in info
+    assert "ROIs (64): region 1, region 2" in info
 
     model = load_model(out)
     y = model.predict(reference_io["eeg_uV"].numpy(), reference_io["ch_names"])
