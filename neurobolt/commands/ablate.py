@@ -29,7 +29,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..evaluate.ablate import ablate
+    from ..train.ablate import ablate
     from .train import build_config
 
     if args.model is None:  # the ablation grid varies the network
@@ -38,7 +38,7 @@ def run(args) -> int:
     table = ablate(args.cache, args.out, config, variants=args.variants, resume=args.resume,
                    progress=not args.no_progress)
     if os.environ.get("RANK", "0") == "0":
-        from ..evaluate.ablate import ablation_markdown
+        from ..train.ablate import ablation_markdown
 
         print(ablation_markdown(table))
         print(f"ablation: {args.out}/ablation.tsv")

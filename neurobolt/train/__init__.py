@@ -13,6 +13,7 @@ _LAZY = {
     "make_folds": ".protocols",
     "select_targets": ".protocols",
     "TrainingError": ".loop",
+    "ablate": ".ablate",
 }
 
 __all__ = list(_LAZY)

@@ -12,7 +12,7 @@ from neurobolt.errors import ConfigError
 def test_ablation_runs_variants_and_the_spoc_row(prepared_small, tmp_path, monkeypatch):
     import dataclasses
 
-    from neurobolt.evaluate.ablate import ablate
+    from neurobolt.train.ablate import ablate
     from neurobolt.model import Ensemble, load_model
     from neurobolt.train import TrainConfig, config as train_config
     from tests.conftest import write_subject_sheet
@@ -38,7 +38,7 @@ def test_ablation_runs_variants_and_the_spoc_row(prepared_small, tmp_path, monke
 
 @pytest.mark.bad_input
 def test_ablation_varies_the_network_only(prepared_small, tmp_path):
-    from neurobolt.evaluate.ablate import ablate
+    from neurobolt.train.ablate import ablate
     from neurobolt.train import TrainConfig
 
     with pytest.raises(ConfigError, match="must be 'neurobolt'"):

@@ -17,7 +17,9 @@ import pandas as pd
 
 from ..errors import ConfigError
 from ..outputs import atomic_write_text, check_output_dir, claim_output_dir
-from .evaluate import METRICS_FILE
+from ..evaluate.evaluate import METRICS_FILE
+from .config import TrainConfig
+from .run import train
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +53,6 @@ LABELS = {
 def ablate(cache, out, config=None, *, variants=None, resume: bool = False,
            progress: bool = True) -> pd.DataFrame:
     """Run every variant (or the named ``variants``) and return the ablation table."""
-    from ..train import TrainConfig, train
-
     config = TrainConfig(model="neurobolt") if config is None else config
     if config.model != "neurobolt":
         raise ConfigError("ablate varies the network's branches and scales: TrainConfig.model must "
