@@ -2,7 +2,7 @@
 weights beside it, written atomically with the umask's permissions, ``config.json`` last.
 
 The ridge baseline, the spoc model and ensembles use these two functions; the network's own
-format (``checkpoints.py``) predates them and keeps its reader.
+format (``checkpoints/ours.py``) predates them and keeps its reader.
 """
 from __future__ import annotations
 

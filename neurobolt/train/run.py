@@ -489,11 +489,9 @@ def _new_network(channels, targets, config: TrainConfig, resolved: dict):
 
 
 def _is_labram(path: Path) -> bool:
-    from ..model import safe_torch_load
+    from ..model.checkpoints import is_labram_file
 
-    payload = safe_torch_load(path)
-    state = payload.get("model", payload) if isinstance(payload, dict) else {}
-    return isinstance(state, dict) and any(str(k).startswith("student.") for k in state)
+    return is_labram_file(path)
 
 
 def fit_baseline(prepared, fold: Fold, channels, targets, config: TrainConfig, preprocessing,
