@@ -16,6 +16,9 @@ from .readout import READOUTS
 
 # The spectral branch's |STFT| window lengths in seconds (n_fft = 100, 200, 400, 800 at 200 Hz).
 PAPER_SPECTRAL_WINDOWS_S: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+# the temporal-spatial branch's first convolution over each 1-s patch (LaBraM's TemporalConv):
+# kernel, stride and padding in samples; the branch's width follows from them
+PATCH_CONV_KERNEL, PATCH_CONV_STRIDE, PATCH_CONV_PADDING = 15, 8, 7
 SPECTRAL_NORMALIZATIONS = ("none", "recording")
 
 
@@ -86,8 +89,7 @@ class ModelConfig(Config):
 
     @property
     def conv_frames(self) -> int:
-        # first conv: kernel 15, stride 8, padding 7
-        return (self.patch_size + 2 * 7 - 15) // 8 + 1
+        return (self.patch_size + 2 * PATCH_CONV_PADDING - PATCH_CONV_KERNEL) // PATCH_CONV_STRIDE + 1
 
     @property
     def embed_dim(self) -> int:

@@ -70,7 +70,12 @@ class NeuroBOLT(nn.Module):
     def forward(self, eeg_uV: torch.Tensor, channel_index: torch.Tensor | None = None,
                 reference: torch.Tensor | None = None) -> torch.Tensor:
         ts, mss = self.features(eeg_uV, channel_index, reference)
-        fused = ts if mss is None else mss if ts is None else ts + mss
+        if ts is None:  # the spectral branch alone
+            fused = mss
+        elif mss is None:  # the temporal-spatial branch alone
+            fused = ts
+        else:
+            fused = ts + mss
         return self.head(F.gelu(fused))
 
     def features(

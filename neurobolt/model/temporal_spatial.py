@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .config import ModelConfig
+from .config import PATCH_CONV_KERNEL, PATCH_CONV_PADDING, PATCH_CONV_STRIDE, ModelConfig
 
 LN_EPS = 1e-6  # LaBraM uses eps 1e-6 for every LayerNorm
 
@@ -23,7 +23,8 @@ class TemporalConvEmbedding(nn.Module):
         super().__init__()
         c = conv_channels
         # kernel (1, k) convs over a (batch, 1, tokens, samples) image: all tokens at once
-        self.conv1 = nn.Conv2d(1, c, kernel_size=(1, 15), stride=(1, 8), padding=(0, 7))
+        self.conv1 = nn.Conv2d(1, c, kernel_size=(1, PATCH_CONV_KERNEL), stride=(1, PATCH_CONV_STRIDE),
+                               padding=(0, PATCH_CONV_PADDING))
         self.norm1 = nn.GroupNorm(4, c)
         self.conv2 = nn.Conv2d(c, c, kernel_size=(1, 3), padding=(0, 1))
         self.norm2 = nn.GroupNorm(4, c)
