@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it
 _LAZY = {
+    "EEGtoBOLD": ".estimator",
     "load_model": ".model",
     "build_model": ".model",
     "NeuroBOLT": ".model",

@@ -343,3 +343,75 @@ def common_channels(channel_lists: list[list[str]]) -> list[str]:
         return []
     shared = set(channel_lists[0]).intersection(*map(set, channel_lists[1:]))
     return [name for name in channel_lists[0] if name in shared]
+
+
+def write_windows_cache(out: str | Path, eeg_uV, targets, groups, *, ch_names, roi_names,
+                        sfreq: float = 200.0, tr: float = 2.0) -> PreparedDataset:
+    """A cache from in-memory windows (what :class:`neurobolt.estimator.EEGtoBOLD` trains on).
+
+    ``eeg_uV`` (N, C, W) windows in µV with W = 16 s at ``sfreq``; ``targets`` (N, R); ``groups``
+    (N,) the recording of each window: each group becomes one scan (and one subject, so that
+    subject-level splits keep recordings apart), its windows laid end to end in their given order
+    with a volume onset at the end of each, so that the cache's window before onset k is exactly
+    window k. The targets are stored as given (no filtering or normalisation). Windows are not
+    contiguous in time here: a window shift augmentation would read into the neighbouring window.
+    """
+    from .. import __version__
+    from ..outputs import atomic_write_json, claim_output_dir
+    from .channels import canonical_channel_name
+    from .config import PrepareConfig
+
+    x = np.asarray(eeg_uV, dtype=np.float32)
+    y = np.asarray(targets, dtype=np.float32)
+    groups = np.asarray(groups)
+    # what the stored data went through here: nothing (the windows and targets are as given), so
+    # a model trained on them redoes no filter and no target normalisation on a new recording
+    config = PrepareConfig()
+    config.eeg.sfreq, config.eeg.highpass = float(sfreq), None
+    config.fmri.lowpass_hz, config.fmri.normalization = None, None
+    window = config.window_samples
+    if x.ndim != 3 or x.shape[2] != window:
+        raise InputError(f"EEG windows must be (windows, channels, {window}) for "
+                         f"{config.windows.window_s:g} s at {sfreq:g} Hz, got {x.shape}")
+    if y.ndim != 2 or len(y) != len(x) or len(groups) != len(x):
+        raise InputError(f"targets must be (windows, ROIs) and groups (windows,) for the {len(x)} "
+                         f"windows; got targets {y.shape} and groups {groups.shape}")
+    if len(ch_names) != x.shape[1] or len(roi_names) != y.shape[1]:
+        raise InputError(f"{len(ch_names)} channel names for {x.shape[1]} channels, "
+                         f"{len(roi_names)} ROI names for {y.shape[1]} targets")
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise InputError("EEG windows and targets must be finite (no NaN or infinity)")
+    names = [canonical_channel_name(c) for c in ch_names]
+    root = claim_output_dir(out, "cache", input="in-memory windows")
+    scans_dir = root / SCANS_DIR
+    scans_dir.mkdir(exist_ok=True)
+    entries = []
+    for group in dict.fromkeys(groups.tolist()):  # in order of first appearance
+        rows = np.flatnonzero(groups == group)
+        scan_id = f"sub-{group}"
+        n = len(rows)
+        eeg = np.ascontiguousarray(x[rows].transpose(1, 0, 2).reshape(x.shape[1], n * window))
+        onsets = (np.arange(n) + 1) * window
+        meta = {
+            "format_version": CACHE_FORMAT_VERSION, "neurobolt_version": __version__,
+            "scan_id": scan_id, "subject": str(group), "session": None, "run": None,
+            "task": None, "layout": "in-memory", "sources": {}, "ch_names": names,
+            "sfreq": float(sfreq), "n_samples": int(n * window), "eeg_units": "uV",
+            "flat_channels": [], "tr": float(tr), "window_samples": window,
+            "n_fmri_volumes": n, "n_kept_volumes": n, "kept_volumes": list(range(n)),
+            "onsets_s": (onsets / sfreq).tolist(), "dropped_volumes": [], "dropped_counts": {},
+            "roi_names": list(roi_names), "extra_columns": [], "atlas": None, "labels": None,
+            "preprocessing": {"eeg": config.eeg.to_dict(), "onsets": config.onsets.to_dict(),
+                              "fmri": config.fmri.to_dict(),
+                              "window_s": config.windows.window_s},
+        }
+        write_scan_folder(scans_dir / scan_id, {"eeg": eeg, "onsets": onsets, "roi": y[rows],
+                                                "volumes": np.arange(n)}, meta)
+        entries.append({"scan_id": scan_id, "subject": str(group), "session": None, "run": None,
+                        "n_channels": len(names), "n_kept_volumes": n, "atlas": None})
+    atomic_write_json(root / DATASET_FILE, {
+        "format_version": CACHE_FORMAT_VERSION, "neurobolt_version": __version__,
+        "input": "in-memory windows", "sfreq": float(sfreq), "window_samples": window,
+        "common_channels": names, "roi_names": list(roi_names), "config": config.to_dict(),
+        "atlases": [], "scans": entries})
+    return PreparedDataset.open(root)
