@@ -3,15 +3,17 @@
 Synthesises a 30-minute and a 2-hour EEG recording (19 10-20 channels at 250 Hz, 1/f-like noise
 of ~20 µV, written as BrainVision block by block so that this script stays small too), exports an
 untrained model with the default preprocessing (TR 2 s): a tiny NeuroBOLT network, or with
-``--model spoc`` an ensemble of 10 spoc models (which predict at the end of the recording and keep
-each window's component powers, 31 x 10 x 2 numbers, meanwhile), then runs
+``--model spoc`` an ensemble of 10 spoc models (three passes over the recording), or with
+``--model neurobolt-recording`` a tiny network whose spectra are read relative to the recording's
+mean (two passes), then runs
 ``predict_recording`` on each recording in its own subprocess (``python -c``) on the default grid
 (every 2 s from the first full window). Reports the peak RSS of each child
 (``resource.getrusage(RUSAGE_SELF).ru_maxrss`` at its end, cross-checked with the parent's
 ``RUSAGE_CHILDREN``) and its windows/s. Prints a table and, last, one JSON line with
 ``peak_rss_mb_30min``, ``peak_rss_mb_2h`` and ``ratio`` (2 h / 30 min; target <= 1.2).
 
-    python benchmarks/predict_memory.py [--minutes 30 120] [--block-s 120] [--model neurobolt|spoc]
+    python benchmarks/predict_memory.py [--minutes 30 120] [--block-s 120]
+        [--model neurobolt|neurobolt-recording|spoc]
 """
 from __future__ import annotations
 
@@ -81,7 +83,11 @@ def export_model(folder: Path, kind: str) -> Path:
                    for _ in range(10)]
         model = Ensemble(members, preprocessing=Preprocessing(tr=2.0))
     else:
-        model = build_model(names, rois, preset="tiny", depth=1)
+        # neurobolt-recording: the from-scratch recipe's spectra relative to each recording, read
+        # in two passes (the recording's reference, then the predictions)
+        options = ({"spectral_log_magnitude": True, "spectral_normalization": "recording"}
+                   if kind == "neurobolt-recording" else {})
+        model = build_model(names, rois, preset="tiny", depth=1, **options)
         model.preprocessing = Preprocessing(tr=2.0)
     return export_model(model, folder)
 
@@ -90,7 +96,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, nargs=2, default=(30.0, 120.0))
     parser.add_argument("--block-s", type=float, default=120.0)
-    parser.add_argument("--model", choices=("neurobolt", "spoc"), default="neurobolt")
+    parser.add_argument("--model", choices=("neurobolt", "neurobolt-recording", "spoc"),
+                        default="neurobolt")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
