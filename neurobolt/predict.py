@@ -187,7 +187,7 @@ def _predict_recording(model, eeg_file, out, *, marker, marker_regex, tr, start,
     if preprocessing is None:
         preprocessing, source = Preprocessing(), "defaults"
         logger.warning("the model carries no preprocessing (an imported release?): using the defaults "
-                       "%s", _describe(preprocessing))
+                       "(%s)", preprocessing.describe())
     window = preprocessing.window_samples
     opts = preprocessing.eeg
     with warnings.catch_warnings(record=True) as caught:
@@ -479,9 +479,3 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _describe(pre) -> str:
-    e = pre.eeg
-    return (f"{e.sfreq:g} Hz, high-pass {e.highpass} Hz, low-pass {e.lowpass} Hz, notch {e.notch}, "
-            f"{pre.window_s:g}-s windows")

@@ -249,6 +249,21 @@ class Preprocessing(Config):
     def window_samples(self) -> int:
         return WindowOptions(self.window_s).n_samples(self.eeg.sfreq)
 
+    def describe(self) -> str:
+        """One line for people: the EEG rate and filters, the window, the TR and the targets
+        (the one description of preprocessing: model summaries, prediction warnings, reports)."""
+        eeg = self.eeg
+        filters = ", ".join(f"{name} {value:g} Hz" for name, value in (
+            ("high-pass", eeg.highpass), ("low-pass", eeg.lowpass), ("notch", eeg.notch))
+            if value is not None) or "no filters"
+        parts = [f"EEG at {eeg.sfreq:g} Hz, {filters}", f"{self.window_s:g}-s windows"]
+        if self.tr is not None:
+            parts.append(f"TR {self.tr:g} s")
+        parts.append(f"targets {self.roi_normalization or 'not normalised'}"
+                     + (f" after a {self.roi_lowpass_hz:g} Hz low-pass" if self.roi_lowpass_hz
+                        else ""))
+        return "; ".join(parts)
+
     @classmethod
     def from_prepare_config(cls, config: PrepareConfig, *, tr: float | None = None,
                             marker: str | list[str] | None = None) -> "Preprocessing":

@@ -6,7 +6,7 @@ switches. It is saved as JSON inside every checkpoint, so a checkpoint is self-d
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .._configbase import Config

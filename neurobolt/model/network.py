@@ -1,7 +1,8 @@
-"""NeuroBOLT: the two branches, their fusion ``head(GELU(ts + mss))``, and prediction by channel name."""
+"""NeuroBOLT, the network: the two branches, their fusion ``head(GELU(ts + mss))``, the readout,
+and channels by name. Prediction (``model/predictors.py``) and the summary (``model/describe.py``)
+live beside it; ``predict``, ``recording_predictor`` and ``summary`` are thin methods over them."""
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,7 +22,6 @@ from .temporal_spatial import TemporalSpatialEncoder
 # the branches see EEG in units of 100 µV; the division happens in exactly one place,
 # NeuroBOLT.features, so every caller (training loop, prediction, benchmarks) speaks µV
 INPUT_SCALE_UV = 100.0
-PRECISIONS = ("auto", "fp32", "bf16")
 
 
 class NeuroBOLT(nn.Module):
@@ -126,22 +126,15 @@ class NeuroBOLT(nn.Module):
         positions = channel_positions(self.config.ch_names, ch_names)
         return torch.tensor(positions, dtype=torch.long, device=self.head.bias.device)
 
-    # ------------------------------------------------------------------ user entry point
+    # ------------------------------------------------------------------ user entry points
+    # (thin: prediction lives in model/predictors.py, shared with the other model kinds)
     def enable_compile(self, **compile_kwargs) -> "NeuroBOLT":
         """Use ``torch.compile`` for :meth:`predict` (first call compiles; needs a C++ compiler on CPU)."""
         self._compiled_forward = torch.compile(self.forward, **compile_kwargs)
         return self
 
-    @torch.no_grad()
-    def predict(
-        self,
-        eeg_uV,
-        ch_names: Sequence[str],
-        *,
-        batch_size: int = 16,
-        precision: str = "auto",
-        reference: torch.Tensor | None = None,
-    ) -> np.ndarray:
+    def predict(self, eeg_uV, ch_names: Sequence[str], *, batch_size: int = 16,
+                precision: str = "auto", reference: torch.Tensor | None = None) -> np.ndarray:
         """EEG windows (B, C, n_samples) in µV at ``config.sfreq`` -> (B, n_rois) float32 numpy.
 
         ``precision``: ``"fp32"``, ``"bf16"`` (autocast) or ``"auto"`` (bf16 on GPU, fp32 on CPU).
@@ -149,62 +142,20 @@ class NeuroBOLT(nn.Module):
         recording: ``reference`` is that recording's (C, n) :meth:`recording_reference` in the order
         of ``ch_names``; without it the B windows are taken as the whole recording.
         """
-        if precision not in PRECISIONS:
-            raise ConfigError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-        if batch_size < 1:
-            raise ConfigError(f"batch_size must be positive, got {batch_size}")
-        data = self._check_input(eeg_uV, ch_names)
-        index = self.channel_index(ch_names)
-        device = self.head.bias.device
-        if self.normalises_per_recording and reference is None:
-            if len(data) < 1:
-                return np.zeros((0, self.config.n_rois), dtype=np.float32)
-            accumulator = self.recording_reference()
-            for start in range(0, data.shape[0], batch_size):
-                accumulator.add(torch.as_tensor(data[start:start + batch_size], device=device))
-            reference = accumulator.mean()
-        if reference is not None:
-            reference = torch.as_tensor(reference, dtype=torch.float32, device=device)
-            if reference.shape != (len(index), self.spectral.n_reference):
-                raise ConfigError(f"reference must be ({len(index)}, {self.spectral.n_reference}) "
-                                  f"for {len(index)} channels, got {tuple(reference.shape)}")
-        # prediction stays fp32 on a CPU even with native bf16: its outputs are results, and
-        # bf16 rounding would make them depend on the batch size (training autocasts, see
-        # neurobolt.hardware); on a GPU auto predicts in bf16
-        use_bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
-        autocast = (
-            torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-            if use_bf16
-            else contextlib.nullcontext()
-        )
-        forward = self._compiled_forward or self.forward
-        was_training = self.training
-        self.eval()
-        try:
-            outputs = []
-            with autocast:
-                for start in range(0, data.shape[0], batch_size):
-                    batch = torch.as_tensor(data[start : start + batch_size], device=device)
-                    batch_reference = (None if reference is None
-                                       else reference.expand(len(batch), -1, -1))
-                    outputs.append(forward(batch, index, batch_reference).float().cpu())
-        finally:
-            self.train(was_training)
-        if not outputs:
-            return np.zeros((0, self.config.n_rois), dtype=np.float32)
-        return torch.cat(outputs).numpy()
+        from .predictors import predict_network
+
+        return predict_network(self, eeg_uV, ch_names, batch_size=batch_size,
+                               precision=precision, reference=reference)
 
     def recording_predictor(self, ch_names: Sequence[str], *, batch_size: int = 16,
-                            precision: str = "auto") -> "WindowwisePredictor":
-        """A predictor for the windows of one recording, fed in blocks (see :mod:`neurobolt.predict`).
+                            precision: str = "auto"):
+        """A predictor for the windows of one recording, fed in blocks (see :mod:`neurobolt.predict`):
+        every block's predictions come back at once, or, for a network that
+        :attr:`normalises_per_recording`, after a first pass that reads the recording's reference."""
+        from .predictors import network_recording_predictor
 
-        The network predicts each window on its own, so every block's predictions come back at once;
-        a network that :attr:`normalises_per_recording` reads the recording twice (its reference
-        first, then the predictions), in constant memory.
-        """
-        self.channel_index(ch_names)  # unknown channels fail here, before any block is read
-        kind = ReferencedPredictor if self.normalises_per_recording else WindowwisePredictor
-        return kind(self, list(ch_names), batch_size=batch_size, precision=precision)
+        return network_recording_predictor(self, ch_names, batch_size=batch_size,
+                                           precision=precision)
 
     def _check_input(self, eeg_uV, ch_names: Sequence[str]) -> np.ndarray:
         return check_eeg_windows(eeg_uV, ch_names, n_samples=self.config.n_samples,
@@ -214,96 +165,10 @@ class NeuroBOLT(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
     def summary(self) -> str:
-        """Human-readable description: size, branches, input, channels, ROIs."""
-        model = self
-        config = model.config
-        branches = [name for name, on in (("temporal-spatial", config.use_temporal_spatial),
-                                          ("spectral", config.use_spectral)) if on]
-        lines = [
-            f"parameters: {model.num_parameters():,}",
-            f"branches: {' + '.join(branches)}",
-            f"input: {config.n_channels} channels x {config.n_samples} samples "
-            f"({config.window_s:g} s at {config.sfreq:g} Hz, µV)",
-            f"width {config.embed_dim}, depth {config.depth}, heads {config.n_heads}; spectral scales "
-            f"(samples) {list(config.spectral_n_fft)}, {config.spectral_depth} layers, "
-            + ("log |STFT|" if config.spectral_log_magnitude else "|STFT|")
-            + (" relative to each recording's mean" if self.normalises_per_recording else "")
-            + "; readout "
-            + ("mean over tokens (published)" if config.readout == "mean" else "per-ROI queries"),
-            f"channels ({config.n_channels}): {', '.join(config.ch_names)}",
-            f"ROIs ({config.n_rois}): {', '.join(config.roi_names)}",
-        ]
-        extra = dict(self.extra or {})
-        trained = extra.pop("trained", None)
-        lines.append("trained: " + {True: "yes", False: "no (untrained weights)"}.get(
-            trained, "not recorded"))
-        if "imported_from" in extra:
-            epoch = extra.pop("epoch", "")
-            lines.append(f"imported from: {extra.pop('imported_from')}"
-                         + (f" (epoch {epoch})" if epoch not in ("", None) else ""))
-        if self.preprocessing is not None:
-            lines.append(f"preprocessing: {_describe_preprocessing(self.preprocessing)}")
-        for key in sorted(extra):  # the rest: values when short, sizes of collections
-            value = extra[key]
-            shown = (f"{len(value)} entries" if isinstance(value, (dict, list, tuple))
-                     else repr(value) if isinstance(value, str) else str(value))
-            lines.append(f"{key}: {shown}")
-        return "\n".join(lines)
+        """Human-readable description: size, branches, input, channels, ROIs, provenance."""
+        from .describe import network_summary
 
-
-def _describe_preprocessing(pre) -> str:
-    eeg = pre.eeg
-    filters = ", ".join(f"{name} {value:g} Hz" for name, value in (
-        ("high-pass", eeg.highpass), ("low-pass", eeg.lowpass), ("notch", eeg.notch))
-        if value is not None) or "no filters"
-    parts = [f"EEG at {eeg.sfreq:g} Hz, {filters}", f"{pre.window_s:g}-s windows"]
-    if pre.tr is not None:
-        parts.append(f"TR {pre.tr:g} s")
-    parts.append(f"targets {pre.roi_normalization or 'not normalised'}"
-                 + (f" after a {pre.roi_lowpass_hz:g} Hz low-pass" if pre.roi_lowpass_hz else ""))
-    return "; ".join(parts)
-
-
-class WindowwisePredictor:
-    """Blocks of one recording's windows in, their predictions out (nothing deferred).
-
-    The protocol every neurobolt predictor follows: ``add(eeg_uV)`` takes a block (B, C, W) of
-    consecutive windows in µV and returns the predictions it can give now (possibly none); ``finish()``
-    returns the rest. Concatenated in order, they are one row per window. A model whose features are
-    normalised over the whole recording (the ridge baseline) defers everything to ``finish``.
-    """
-
-    def __init__(self, model: NeuroBOLT, ch_names: list[str], **predict_options) -> None:
-        self.model, self.ch_names, self.options = model, ch_names, predict_options
-
-    def add(self, eeg_uV) -> np.ndarray:
-        return self.model.predict(eeg_uV, self.ch_names, **self.options)
-
-    def finish(self) -> np.ndarray:
-        return np.zeros((0, self.model.config.n_rois), dtype=np.float32)
-
-
-class ReferencedPredictor(WindowwisePredictor):
-    """Two passes over one recording (``passes = 2``): its spectral reference from every block
-    (``observe``), then each block's predictions relative to it (``add``)."""
-
-    passes = 2
-
-    def __init__(self, model: NeuroBOLT, ch_names: list[str], **predict_options) -> None:
-        super().__init__(model, ch_names, **predict_options)
-        self.reference = model.recording_reference()
-
-    def observe(self, eeg_uV, pass_index: int) -> None:
-        if pass_index != 0:
-            raise ValueError(f"the network observes pass 0, not {pass_index}")
-        data = self.model._check_input(eeg_uV, self.ch_names)
-        self.reference.add(torch.as_tensor(data, device=self.model.head.bias.device))
-
-    def add(self, eeg_uV) -> np.ndarray:
-        if self.reference.empty:
-            raise RuntimeError("ReferencedPredictor.add before any block was observed")
-        return self.model.predict(eeg_uV, self.ch_names, reference=self.reference.mean(),
-                                  **self.options)
+        return network_summary(self)
 
 
 def _labram_rows(ch_names: Sequence[str], n_rows: int) -> list[int]:

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError
 from ..evaluate.evaluate import (METRICS_FILE, PER_ROI_FILE, metrics_from_predictions,
                                  per_roi_table, predictions_frame, run_prediction_frames,
                                  write_predictions)

@@ -1,0 +1,40 @@
+"""What ``neurobolt model info`` prints about a network: its size, branches, input, channels, ROIs,
+provenance and preprocessing (kept out of the architecture in ``network.py``)."""
+from __future__ import annotations
+
+
+def network_summary(model) -> str:
+    """Human-readable description of a :class:`~neurobolt.model.network.NeuroBOLT`."""
+    config = model.config
+    branches = [name for name, on in (("temporal-spatial", config.use_temporal_spatial),
+                                      ("spectral", config.use_spectral)) if on]
+    lines = [
+        f"parameters: {model.num_parameters():,}",
+        f"branches: {' + '.join(branches)}",
+        f"input: {config.n_channels} channels x {config.n_samples} samples "
+        f"({config.window_s:g} s at {config.sfreq:g} Hz, µV)",
+        f"width {config.embed_dim}, depth {config.depth}, heads {config.n_heads}; spectral scales "
+        f"(samples) {list(config.spectral_n_fft)}, {config.spectral_depth} layers, "
+        + ("log |STFT|" if config.spectral_log_magnitude else "|STFT|")
+        + (" relative to each recording's mean" if model.normalises_per_recording else "")
+        + "; readout "
+        + ("mean over tokens (published)" if config.readout == "mean" else "per-ROI queries"),
+        f"channels ({config.n_channels}): {', '.join(config.ch_names)}",
+        f"ROIs ({config.n_rois}): {', '.join(config.roi_names)}",
+    ]
+    extra = dict(model.extra or {})
+    trained = extra.pop("trained", None)
+    lines.append("trained: " + {True: "yes", False: "no (untrained weights)"}.get(
+        trained, "not recorded"))
+    if "imported_from" in extra:
+        epoch = extra.pop("epoch", "")
+        lines.append(f"imported from: {extra.pop('imported_from')}"
+                     + (f" (epoch {epoch})" if epoch not in ("", None) else ""))
+    if model.preprocessing is not None:
+        lines.append(f"preprocessing: {model.preprocessing.describe()}")
+    for key in sorted(extra):  # the rest: values when short, sizes of collections
+        value = extra[key]
+        shown = (f"{len(value)} entries" if isinstance(value, (dict, list, tuple))
+                 else repr(value) if isinstance(value, str) else str(value))
+        lines.append(f"{key}: {shown}")
+    return "\n".join(lines)
