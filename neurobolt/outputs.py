@@ -207,3 +207,76 @@ def make_temporary_dir(parent: str | Path, name: str) -> Path:
     tmp = parent / f".tmp-{name}-{os.getpid()}-{secrets.token_hex(4)}"
     os.mkdir(tmp)
     return tmp
+
+
+# ---------------------------------------------------------------------------------- prediction files
+# the "format" of a predictions sidecar: what marks a TSV/JSON pair as written by neurobolt predict
+PREDICTION_FORMAT = "neurobolt-prediction"
+
+
+def check_prediction_outputs(out, nifti, atlas, inputs):
+    """The paths ``neurobolt predict`` will write (``out`` TSV, its ``.json`` sidecar, the ``nifti``
+    image), checked before anything is read: never over a file neurobolt did not write, never
+    inside the model folder, onto the EEG file or into the EEG file's folder. Returns the three
+    paths (None when ``out`` is None)."""
+    if out is None:
+        if nifti is not None:
+            raise ConfigError("nifti= needs out= (the predictions TSV and its sidecar)", options=["nifti=", "out="])
+        return None, None, None
+    tsv = Path(out).expanduser()
+    if tsv.suffix.lower() == ".json":
+        raise ConfigError(f"out= '{tsv}' must be the TSV (its sidecar .json is written next to it)",
+                          options=["out="])
+    sidecar = tsv.with_suffix(".json")
+    image = None if nifti is None else Path(nifti).expanduser()
+    if image is not None and atlas is None:
+        raise ConfigError("nifti= needs atlas= (4D maps or a 3D labels image)", options=["nifti=", "atlas="])
+    previous = _our_sidecar(sidecar)
+    for path, option in ((tsv, "out="), (sidecar, "out="), (image, "nifti=")):
+        if path is None:
+            continue
+        check_outside_inputs(path, inputs, option, bids=False)  # BIDS after the recording's checks
+        for item in inputs:
+            if item.is_file() and _companions(item) and path.resolve() in _companions(item):
+                raise ConfigError(f"{option} '{path}' is part of the input recording '{item}'",
+                                  options=[option])
+            # the recording's folder is the user's data (a BIDS eeg/ folder, an export folder):
+            # neurobolt adds nothing to it
+            if item.is_file() and item.resolve().parent in path.resolve().parents:
+                raise ConfigError(
+                    f"{option} '{path}' lies in the folder of the input recording '{item}'; neurobolt "
+                    "never writes into its inputs: choose a path outside that folder", options=[option])
+        check_outside_bids_datasets(path, option)
+        if path.is_dir():
+            raise ConfigError(f"{option} '{path}' is a folder: give a file path", options=[option])
+        if path.exists() and not _written_by_us(path, previous, sidecar):
+            raise ConfigError(
+                f"{option} '{path}' exists and was not written by neurobolt predict; choose a new file "
+                f"name (neurobolt never overwrites files it did not write)", options=[option])
+        if not path.parent.is_dir():
+            raise ConfigError(f"{option} '{path}': folder '{path.parent}' does not exist", options=[option])
+    if image is not None and image.resolve() in (tsv.resolve(), sidecar.resolve()):
+        raise ConfigError("nifti= must differ from out= and its sidecar", options=["nifti="])
+    return tsv, sidecar, image
+
+
+def _companions(eeg: Path) -> set[Path]:
+    eeg = eeg.resolve()
+    return {eeg.with_suffix(ext) for ext in (".eeg", ".vmrk", ".fdt", ".dat")} | {eeg}
+
+
+def _our_sidecar(sidecar: Path) -> dict | None:
+    try:
+        document = json.loads(sidecar.read_text())
+    except (OSError, ValueError):
+        return None
+    return document if isinstance(document, dict) and document.get("format") == PREDICTION_FORMAT else None
+
+
+def _written_by_us(path: Path, previous: dict | None, sidecar: Path) -> bool:
+    if previous is None:
+        return False
+    if path == sidecar:
+        return True
+    outputs = previous.get("outputs") or {}
+    return path.name == outputs.get("tsv") or str(path.resolve()) == outputs.get("nifti")

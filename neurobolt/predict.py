@@ -11,7 +11,6 @@ a predictions table; training's held-out predictions, ``neurobolt predict`` and 
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
@@ -22,10 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .data.cache import sha256_file
 from .data.channels import channel_key
+from .data.windows import has_full_window, stream_windows
 from .errors import ConfigError, InputError
-from .outputs import atomic_write_json, atomic_write_text, check_outside_bids_datasets, \
-    check_outside_inputs
+from .outputs import PREDICTION_FORMAT, atomic_write_json, atomic_write_text, \
+    check_prediction_outputs
 
 logger = logging.getLogger(__name__)
 
@@ -102,7 +103,6 @@ def predict_blocks(model, ch_names, blocks, n_windows: int, bar=None, *, spread:
 # --------------------------------------------------------------------------------------------
 # neurobolt predict: a raw EEG file -> predictions at its volume markers or on a TR grid
 
-PREDICTION_FORMAT = "neurobolt-prediction"
 # an ensemble's prediction TSV has, after the ROI columns, one "<ROI>_sd" column per ROI: the
 # standard deviation of its members' predictions
 SPREAD_SUFFIX = "_sd"
@@ -175,7 +175,8 @@ def _predict_recording(model, eeg_file, out, *, marker, marker_regex, tr, start,
         model = _load_model_for_prediction(model_path)
     if nifti is not None and atlas is None:
         atlas, atlas_labels = _training_atlas(model, atlas_labels)
-    tsv, sidecar, image = _check_outputs(out, nifti, atlas, [p for p in (model_path, eeg_path) if p])
+    tsv, sidecar, image = check_prediction_outputs(out, nifti, atlas,
+                                                   [p for p in (model_path, eeg_path) if p])
     atlas_plan = None
     if image is not None:
         from .io.prediction_image import plan_prediction_image
@@ -235,7 +236,7 @@ def _predict_recording(model, eeg_file, out, *, marker, marker_regex, tr, start,
                             grid["tr"], onsets_s[0] if len(onsets_s) else float("nan"),
                             len(onsets_s))
         samples = onsets_to_samples(onsets_s, stream.sfreq)
-        full = (samples >= window) & (samples <= stream.n_samples)
+        full = has_full_window(samples, window, stream.n_samples)
         if not full.any():
             raise InputError(
                 f"'{eeg_path}': no onset has {preprocessing.window_s:g} s of EEG before it (EEG lasts "
@@ -248,7 +249,7 @@ def _predict_recording(model, eeg_file, out, *, marker, marker_regex, tr, start,
         with progress_bar(total=len(samples), desc="predict", unit="window", enabled=progress) as bar:
             picks = [stream.ch_names.index(c) for c in used]
             values, spread = predict_blocks(   # a fresh pass over the file for each call
-                model, used, lambda: _window_blocks(stream, samples, window, picks, batch_size),
+                model, used, lambda: stream_windows(stream, samples, window, picks, batch_size),
                 len(samples), bar, spread=True)
         flat = stream.finish()
         wall = time.perf_counter() - started
@@ -265,7 +266,7 @@ def _predict_recording(model, eeg_file, out, *, marker, marker_regex, tr, start,
         "format": PREDICTION_FORMAT, "neurobolt_version": __version__,
         "model": {"path": str(model_path.resolve()) if model_path else None,
                   "type": type(model).__name__},
-        "eeg": {"path": str(eeg_path.resolve()), "sha256": _sha256(eeg_path),
+        "eeg": {"path": str(eeg_path.resolve()), "sha256": sha256_file(eeg_path),
                 "duration_s": float(duration), "sfreq": float(raw.info["sfreq"])},
         "preprocessing": preprocessing.to_dict(), "preprocessing_source": source,
         "channels": {"used": used, "missing": missing, "ignored": ignored, "flat": flat,
@@ -329,35 +330,6 @@ def _grid(tr, start, end, window_s: float, duration: float):
     return onsets, {"mode": "grid", "tr": float(tr), "start_s": start, "end_s": end}
 
 
-def _window_blocks(stream, samples: np.ndarray, window: int, picks: list[int], batch_size: int):
-    """Blocks of windows ``eeg[:, s - window : s]`` for the sorted onset samples, built from the
-    stream's consecutive chunks with a rolling buffer of at most one window plus one chunk."""
-    order = np.argsort(samples, kind="stable")
-    if not np.array_equal(order, np.arange(len(samples))):
-        raise RuntimeError("onsets must be sorted")
-    buffer = np.zeros((len(picks), 0), dtype=np.float32)
-    buffer_start = 0
-    pending: list[np.ndarray] = []
-    next_item = 0
-    for first, chunk in stream:
-        buffer = np.concatenate([buffer, chunk[picks]], axis=1)
-        buffer_end = first + chunk.shape[1]
-        while next_item < len(samples) and samples[next_item] <= buffer_end:
-            s = int(samples[next_item]) - buffer_start
-            pending.append(buffer[:, s - window:s])
-            next_item += 1
-            if len(pending) == batch_size:
-                yield np.stack(pending)
-                pending = []
-        keep_from = (int(samples[next_item]) - window if next_item < len(samples) else buffer_end)
-        drop = max(0, keep_from - buffer_start)
-        buffer, buffer_start = buffer[:, drop:], buffer_start + drop
-    if pending:
-        yield np.stack(pending)
-    if next_item != len(samples):
-        raise RuntimeError(f"{len(samples) - next_item} windows past the end of the stream")
-
-
 def _training_markers(raw, preprocessing, eeg_path):
     """No marker and no grid given: the recording's own volume markers when it has the marker
     the training data were cut at (a recording made in the scanner), else (None, None)."""
@@ -390,7 +362,6 @@ def recorded_atlas(atlases) -> tuple[str, str | None] | None:
 def _training_atlas(model, atlas_labels):
     """``nifti=`` without ``atlas=``: the atlas the model's targets were extracted with (recorded
     in the model, or in the cache it was trained on), else the usual refusal."""
-    import json
 
     extra = getattr(model, "extra", None) or {}
     atlases = extra.get("atlases")
@@ -405,77 +376,3 @@ def _training_atlas(model, atlas_labels):
                           "no training atlas that exists here", options=["nifti=", "atlas="])
     logger.info("nifti: through the training data's atlas %s", found[0])
     return found[0], atlas_labels if atlas_labels is not None else found[1]
-
-
-def _check_outputs(out, nifti, atlas, inputs):
-    """The paths to write, checked before anything is read: never over a file neurobolt did not
-    write, never inside the model folder, onto the EEG file or into the EEG file's folder."""
-    if out is None:
-        if nifti is not None:
-            raise ConfigError("nifti= needs out= (the predictions TSV and its sidecar)", options=["nifti=", "out="])
-        return None, None, None
-    tsv = Path(out).expanduser()
-    if tsv.suffix.lower() == ".json":
-        raise ConfigError(f"out= '{tsv}' must be the TSV (its sidecar .json is written next to it)",
-                          options=["out="])
-    sidecar = tsv.with_suffix(".json")
-    image = None if nifti is None else Path(nifti).expanduser()
-    if image is not None and atlas is None:
-        raise ConfigError("nifti= needs atlas= (4D maps or a 3D labels image)", options=["nifti=", "atlas="])
-    previous = _our_sidecar(sidecar)
-    for path, option in ((tsv, "out="), (sidecar, "out="), (image, "nifti=")):
-        if path is None:
-            continue
-        check_outside_inputs(path, inputs, option, bids=False)  # BIDS after the recording's checks
-        for item in inputs:
-            if item.is_file() and _companions(item) and path.resolve() in _companions(item):
-                raise ConfigError(f"{option} '{path}' is part of the input recording '{item}'",
-                                  options=[option])
-            # the recording's folder is the user's data (a BIDS eeg/ folder, an export folder):
-            # neurobolt adds nothing to it
-            if item.is_file() and item.resolve().parent in path.resolve().parents:
-                raise ConfigError(
-                    f"{option} '{path}' lies in the folder of the input recording '{item}'; neurobolt "
-                    "never writes into its inputs: choose a path outside that folder", options=[option])
-        check_outside_bids_datasets(path, option)
-        if path.is_dir():
-            raise ConfigError(f"{option} '{path}' is a folder: give a file path", options=[option])
-        if path.exists() and not _written_by_us(path, previous, sidecar):
-            raise ConfigError(
-                f"{option} '{path}' exists and was not written by neurobolt predict; choose a new file "
-                f"name (neurobolt never overwrites files it did not write)", options=[option])
-        if not path.parent.is_dir():
-            raise ConfigError(f"{option} '{path}': folder '{path.parent}' does not exist", options=[option])
-    if image is not None and image.resolve() in (tsv.resolve(), sidecar.resolve()):
-        raise ConfigError("nifti= must differ from out= and its sidecar", options=["nifti="])
-    return tsv, sidecar, image
-
-
-def _companions(eeg: Path) -> set[Path]:
-    eeg = eeg.resolve()
-    return {eeg.with_suffix(ext) for ext in (".eeg", ".vmrk", ".fdt", ".dat")} | {eeg}
-
-
-def _our_sidecar(sidecar: Path) -> dict | None:
-    try:
-        document = json.loads(sidecar.read_text())
-    except (OSError, ValueError):
-        return None
-    return document if isinstance(document, dict) and document.get("format") == PREDICTION_FORMAT else None
-
-
-def _written_by_us(path: Path, previous: dict | None, sidecar: Path) -> bool:
-    if previous is None:
-        return False
-    if path == sidecar:
-        return True
-    outputs = previous.get("outputs") or {}
-    return path.name == outputs.get("tsv") or str(path.resolve()) == outputs.get("nifti")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

@@ -384,6 +384,7 @@ def _pair_volumes(scan, config, eeg, onsets, values, roi_names, extra, extra_nam
     """Keep the volumes with a full EEG window before their onset; post-process their ROI values."""
     from .onsets import onsets_to_samples
     from .roi import postprocess_roi
+    from .windows import has_full_window
 
     window = config.window_samples
     onsets_s = np.asarray(onsets.onsets_s, dtype=np.float64)
@@ -393,9 +394,8 @@ def _pair_volumes(scan, config, eeg, onsets, values, roi_names, extra, extra_nam
     if len(volume_index) == 0:
         raise InputError(f"'{scan.eeg}': no fMRI volume onset left to prepare")
 
-    no_history = samples < window
-    past_end = samples > n_eeg
-    keep = ~(no_history | past_end)
+    keep = has_full_window(samples, window, n_eeg)
+    no_history, past_end = samples < window, samples > n_eeg  # why the others are dropped
     dropped = []
     with_onset = set(volume_index.tolist())
     for volume in range(n_fmri_volumes):

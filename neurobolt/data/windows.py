@@ -2,25 +2,39 @@
 
 The window of a volume whose onset is sample ``s`` is ``eeg[:, s - W : s]`` (W = 16 s x 200 Hz =
 3200 samples): the EEG strictly before the volume starts. Windows overlap by ~87 % at a 2-s TR, so
-they are never materialised; each scan's continuous EEG is memory-mapped once.
+they are never materialised; each scan's continuous EEG is memory-mapped once. The full-window
+rule (:func:`has_full_window`) and the block-wise windows of a streamed recording
+(:func:`stream_windows`) live here too, for preparation and prediction.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
-from torch.utils.data import Dataset
+
+if TYPE_CHECKING:  # torch loads on first use: preparation and prediction use the rule below only
+    import torch
 
 from ..errors import ConfigError
 from .cache import PreparedDataset
+
+def has_full_window(onset_samples, window: int, n_samples: int) -> np.ndarray:
+    """The full-window rule, for every caller (preparation, prediction): a volume whose onset is
+    sample ``s`` has a window when ``window <= s <= n_samples``, i.e. ``eeg[:, s - window : s]``
+    lies inside the recording. Returns a bool array over the onsets."""
+    samples = np.asarray(onset_samples)
+    return (samples >= window) & (samples <= n_samples)
+
 
 # A selection: scan id -> positions of kept volumes in that scan (rows of roi.npy); or (scan, row) pairs.
 Selection = Mapping[str, Sequence[int] | np.ndarray] | Iterable[tuple[str, int]]
 
 
-class WindowDataset(Dataset):
-    """``(eeg (C, W) float32, target (R,) float32)`` for each selected (scan, volume).
+class WindowDataset:
+    """``(eeg (C, W) float32, target (R,) float32)`` for each selected (scan, volume): a map-style
+    dataset for ``torch.utils.data.DataLoader`` (``__len__`` and ``__getitem__``).
 
     Parameters
     ----------
@@ -157,15 +171,8 @@ class WindowDataset(Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         if not -len(self) <= i < len(self):
             raise IndexError(f"index {i} out of range for {len(self)} windows")
-        s = int(self.scan_index[i])
-        scan, row = self._scans[s], int(self.row_index[i])
-        onset = int(scan.onsets[row])
-        # Slice the time range first (a view of the memory map), then pick channels: reads only W
-        # columns of the file.
-        eeg = np.asarray(scan.eeg[:, onset - self.window:onset])[self._channel_index[s]]
-        target = self._targets(s)[row]
-        return torch.from_numpy(np.ascontiguousarray(eeg, dtype=np.float32)), \
-            torch.from_numpy(np.array(target, dtype=np.float32))
+        eeg, target = self.get_batch([i])  # one slicing implementation (a gather of one)
+        return eeg[0], target[0]
 
     def get_batch(self, indices: Sequence[int] | np.ndarray, shifts: np.ndarray | None = None
                   ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -197,4 +204,37 @@ class WindowDataset(Dataset):
             gathered = views[self._channel_index[s][:, None], starts[None, :]]   # (C, b, W)
             out[where] = gathered.transpose(1, 0, 2)
             targets[where] = self._targets(s)[rows]
+        import torch
+
         return torch.from_numpy(out), torch.from_numpy(targets)
+
+
+def stream_windows(stream, samples: np.ndarray, window: int, picks: list[int], batch_size: int):
+    """Blocks of windows ``eeg[:, s - window : s]`` for the sorted onset samples (each with a full
+    window, :func:`has_full_window`), built from a stream of ``(first sample, (C, n) chunk)`` in
+    order with a rolling buffer of at most one window plus one chunk: the windows of a recording
+    read block by block (``neurobolt predict``), never whole."""
+    order = np.argsort(samples, kind="stable")
+    if not np.array_equal(order, np.arange(len(samples))):
+        raise RuntimeError("onsets must be sorted")
+    buffer = np.zeros((len(picks), 0), dtype=np.float32)
+    buffer_start = 0
+    pending: list[np.ndarray] = []
+    next_item = 0
+    for first, chunk in stream:
+        buffer = np.concatenate([buffer, chunk[picks]], axis=1)
+        buffer_end = first + chunk.shape[1]
+        while next_item < len(samples) and samples[next_item] <= buffer_end:
+            s = int(samples[next_item]) - buffer_start
+            pending.append(buffer[:, s - window:s])
+            next_item += 1
+            if len(pending) == batch_size:
+                yield np.stack(pending)
+                pending = []
+        keep_from = (int(samples[next_item]) - window if next_item < len(samples) else buffer_end)
+        drop = max(0, keep_from - buffer_start)
+        buffer, buffer_start = buffer[:, drop:], buffer_start + drop
+    if pending:
+        yield np.stack(pending)
+    if next_item != len(samples):
+        raise RuntimeError(f"{len(samples) - next_item} windows past the end of the stream")
