@@ -232,7 +232,9 @@ def stream_windows(stream, samples: np.ndarray, window: int, picks: list[int], b
                 yield np.stack(pending)
                 pending = []
         keep_from = (int(samples[next_item]) - window if next_item < len(samples) else buffer_end)
-        drop = max(0, keep_from - buffer_start)
+        # what no later window needs; never more than the buffer holds (the next onset may lie
+        # chunks ahead: a gap between markers, a late grid start)
+        drop = min(max(0, keep_from - buffer_start), buffer.shape[1])
         buffer, buffer_start = buffer[:, drop:], buffer_start + drop
     if pending:
         yield np.stack(pending)

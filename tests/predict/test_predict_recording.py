@@ -117,6 +117,20 @@ def test_block_size_does_not_change_predictions(tiny_run, heldout_scan):
     np.testing.assert_allclose(small.to_numpy(), large.to_numpy(), atol=2e-5)
 
 
+def test_onsets_blocks_ahead_of_the_stream_are_sliced_right(tiny_run, heldout_scan):
+    """A grid that starts far into the recording (or a long gap between markers) leaves whole
+    blocks without a window: the rolling buffer must not run ahead of the stream (it once did,
+    and sliced every later window from the wrong samples)."""
+    from neurobolt.predict import predict_recording
+
+    _, eeg, _ = heldout_scan
+    model = tiny_run.run_dir / "model"
+    small = predict_recording(model, eeg, tr=2.0, start=70.0, block_s=5.0).table
+    large = predict_recording(model, eeg, tr=2.0, start=70.0, block_s=1000.0).table
+    assert len(small) > 5
+    np.testing.assert_allclose(small.to_numpy(), large.to_numpy(), atol=2e-5)
+
+
 def _drop_channel(eeg, out_dir, name):
     import mne
 
