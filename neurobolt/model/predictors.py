@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -19,6 +20,33 @@ import torch
 from ..errors import ConfigError
 
 PRECISIONS = ("auto", "fp32", "bf16")
+
+
+@runtime_checkable
+class RecordingPredictor(Protocol):
+    """One recording's windows in, predictions out, block by block (see the module docstring).
+    ``passes`` > 1 (optional attribute): ``observe(block, k)`` sees every block first, for each
+    pass k < passes - 1 (statistics over the whole recording)."""
+
+    def add(self, eeg_uV) -> np.ndarray: ...
+
+    def finish(self) -> np.ndarray: ...
+
+
+@runtime_checkable
+class Predictor(Protocol):
+    """What every neurobolt model kind offers (the network, spoc, ridge, an ensemble): names, a
+    batch prediction of one recording's windows, and a block-wise recording predictor."""
+
+    @property
+    def ch_names(self) -> tuple[str, ...]: ...
+
+    @property
+    def roi_names(self) -> tuple[str, ...]: ...
+
+    def predict(self, eeg_uV, ch_names: Sequence[str]) -> np.ndarray: ...
+
+    def recording_predictor(self, ch_names: Sequence[str]) -> RecordingPredictor: ...
 
 
 @torch.no_grad()
