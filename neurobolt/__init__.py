@@ -19,6 +19,8 @@ _LAZY = {
     "SimulationConfig": ".simulate",
     "prepare": ".data",
     "PrepareConfig": ".data",
+    "Preprocessing": ".data",
+    "TrainConfig": ".train",
     "predict_recording": ".predict",
     "write_report": ".report",
     "NeuroboltError": ".errors",
