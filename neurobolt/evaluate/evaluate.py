@@ -127,6 +127,13 @@ def format_metrics_table(metrics: dict, limit: int | None = None) -> str:
     summary += (" (1 held-out scan)" if n_scans == 1
                 else f" ({n_scans if n_scans is not None else '?'} held-out scans)")
     lines.append(summary)
+    if metrics.get("fc_similarity") is not None:  # ROI x ROI correlation structure
+        line = (f"FC similarity (predicted vs measured ROI x ROI correlations): "
+                f"{_model_label(metrics)} {metrics['fc_similarity']:.3f}")
+        baseline_fc = (metrics.get("baseline") or {}).get("fc_similarity")
+        if baseline_fc is not None:
+            line += f", ridge {baseline_fc:.3f}"
+        lines.append(line)
     validation = metrics.get("validation") or {}
     if validation.get("mean_r") is not None and metrics.get("model") != "ridge":
         line = f"validation mean r (what chose the model): model {validation['mean_r']:.3f}"

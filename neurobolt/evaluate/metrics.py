@@ -19,21 +19,52 @@ import numpy as np
 from ..errors import InputError
 from ..stats import mse, pearson_r  # the one implementation (neurobolt.stats); named here too
 
-__all__ = ["pearson_r", "mse", "series_metrics", "aggregate_scans", "mean_r_over_scans"]
+__all__ = ["pearson_r", "mse", "series_metrics", "aggregate_scans", "mean_r_over_scans",
+           "connectivity", "fc_similarity"]
+
+# FC similarity needs at least this many ROIs (3 pairs), else it is not reported
+MIN_FC_ROIS = 3
+
+
+def connectivity(series) -> np.ndarray:
+    """(R, R) ROI x ROI Pearson correlation of a (volumes, R) series (functional connectivity);
+    a constant ROI correlates 0 with every other (as :func:`pearson_r` scores it), 1 with itself."""
+    x = np.asarray(series, dtype=np.float64)
+    x = x - x.mean(axis=0)
+    norm = np.sqrt((x * x).sum(axis=0))
+    z = np.divide(x, norm, out=np.zeros_like(x), where=norm > 0)
+    fc = np.clip(z.T @ z, -1.0, 1.0)
+    np.fill_diagonal(fc, 1.0)
+    return fc
+
+
+def fc_similarity(predicted, measured) -> float:
+    """How well the predicted series reproduce the measured ROI-ROI correlation structure: the
+    Pearson r between the upper triangles of the two :func:`connectivity` matrices (NaN with
+    fewer than :data:`MIN_FC_ROIS` ROIs)."""
+    predicted = np.asarray(predicted, dtype=np.float64)
+    if predicted.ndim != 2 or predicted.shape[1] < MIN_FC_ROIS:
+        return float("nan")
+    upper = np.triu_indices(predicted.shape[1], k=1)
+    return float(pearson_r(connectivity(predicted)[upper], connectivity(measured)[upper]))
 
 
 def series_metrics(predicted, measured) -> dict[str, np.ndarray]:
-    """``{"r": (R,), "mse": (R,)}`` of one scan's whole predicted and measured (volumes, R) series."""
-    return {"r": pearson_r(predicted, measured), "mse": mse(predicted, measured)}
+    """``{"r": (R,), "mse": (R,), "fc": float}`` of one scan's whole predicted and measured
+    (volumes, R) series: r and MSE per ROI, and the FC similarity (:func:`fc_similarity`)."""
+    return {"r": pearson_r(predicted, measured), "mse": mse(predicted, measured),
+            "fc": fc_similarity(predicted, measured)}
 
 
 def aggregate_scans(per_scan: Mapping[str, Mapping[str, np.ndarray]], roi_names: Sequence[str]
                     ) -> dict:
     """Aggregate ``{scan: {"r": (R,), "mse": (R,)}}`` over scans.
 
-    Returns ``{"mean_r", "mean_mse", "n_scans", "rois": {name: {"r", "r_sd", "mse",
-    "r_per_scan": {scan: r}}}}``: per ROI the mean (and population sd) of r over scans and the
-    mean MSE; ``mean_r`` is the mean over ROIs of the per-ROI mean r. Plain floats (JSON-ready).
+    Returns ``{"mean_r", "mean_mse", "n_scans", "fc_similarity", "fc_similarity_per_scan",
+    "rois": {name: {"r", "r_sd", "mse", "r_per_scan": {scan: r}}}}``: per ROI the mean (and
+    population sd) of r over scans and the mean MSE; ``mean_r`` is the mean over ROIs of the per-ROI
+    mean r; ``fc_similarity`` the mean over scans of each scan's FC similarity (None without one).
+    Plain floats (JSON-ready).
     """
     if not per_scan:
         raise InputError("no held-out scan to aggregate")
@@ -50,10 +81,14 @@ def aggregate_scans(per_scan: Mapping[str, Mapping[str, np.ndarray]], roi_names:
             "mse": float(m[:, j].mean()),
             "r_per_scan": {s: float(r[i, j]) for i, s in enumerate(scans)},
         }
+    fc = {s: per_scan[s].get("fc") for s in scans}
+    fc = {s: float(v) for s, v in fc.items() if v is not None and np.isfinite(v)}
     return {
         "mean_r": float(r.mean(axis=0).mean()),
         "mean_mse": float(m.mean()),
         "n_scans": len(scans),
+        "fc_similarity": float(np.mean(list(fc.values()))) if fc else None,
+        "fc_similarity_per_scan": fc,
         "rois": rois,
     }
 

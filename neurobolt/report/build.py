@@ -15,6 +15,7 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import ConfigError, InputError
+from ..evaluate.metrics import MIN_FC_ROIS
 from ..outputs import atomic_write, atomic_write_text, claim_output_dir
 from . import figures, html
 from .atlas import AtlasMap, default_labels, r_map
@@ -27,8 +28,8 @@ REPORT_KIND = "report"
 REPORT_DIR = "report"
 PAGE = "report.html"
 # every file a report writes; a rerun removes the ones it does not write this time
-FIGURES = ("roi_r.png", "brain_map.png", "time_courses.png", "training_curves.png",
-           "spoc_patterns.png", "spoc_kernels.png")
+FIGURES = ("roi_r.png", "brain_map.png", "time_courses.png", "connectivity.png",
+           "training_curves.png", "spoc_patterns.png", "spoc_kernels.png")
 
 
 def _wall_time(metrics: dict) -> str:
@@ -92,6 +93,9 @@ def report(run_dir, atlas=None, atlas_labels=None, out=None, *, noise_ceiling=No
     courses = _time_course_choice(run)
     if courses is not None:
         pngs["time_courses.png"] = figures.time_courses(*courses)
+        if len(run.roi_names) >= MIN_FC_ROIS:
+            pngs["connectivity.png"] = figures.connectivity_matrices(courses[0], courses[1],
+                                                                     list(run.roi_names))
     logs = [(" ".join(filter(None, (f.name if len(run.folds) > 1 else "", member))), log, best)
             for f in run.folds for member, log, best in f.member_logs if len(log)]
     if logs:
@@ -331,6 +335,21 @@ def _page(run: RunData, cache, ceiling, brain: AtlasMap | None, atlas, courses, 
         sections.append(("timecourses", "Time courses", html.section(
             "timecourses", "Measured vs predicted", html.image(pngs["time_courses.png"],
                                                                 "time courses"), lead)))
+
+    # connectivity
+    if "connectivity.png" in pngs:
+        model_fc = metrics.get("fc_similarity")
+        ridge_fc = (baseline or {}).get("fc_similarity")
+        lead = ("Functional connectivity: the correlation between every pair of ROIs over the "
+                f"held-out scan <code>{e(courses[1])}</code>, measured and predicted. FC similarity "
+                "is the Pearson r between the two matrices' upper triangles: whether the predicted "
+                "series reproduce the measured correlation structure."
+                + (f" Mean over the run's held-out scans: model {model_fc:.3f}"
+                   + (f", ridge {ridge_fc:.3f}" if ridge_fc is not None else "") + "."
+                   if model_fc is not None else ""))
+        sections.append(("connectivity", "Connectivity", html.section(
+            "connectivity", "Connectivity (ROI x ROI)",
+            html.image(pngs["connectivity.png"], "ROI x ROI correlation matrices"), lead)))
 
     # training curves
     if "training_curves.png" in pngs:

@@ -106,6 +106,32 @@ def time_courses(frame: pd.DataFrame, scan: str, rois: list[tuple[str, str, floa
     return png_bytes(figure)
 
 
+def connectivity_matrices(frame: pd.DataFrame, scan: str, roi_names: list[str]) -> bytes:
+    """The ROI x ROI correlation matrices of one held-out scan side by side: measured, model and
+    (when the run has it) ridge, each titled with its FC similarity to the measured one."""
+    from ..evaluate.metrics import connectivity, fc_similarity
+
+    measured = frame[[f"measured:{n}" for n in roi_names]].to_numpy()
+    panels = [("measured", measured, None),
+              ("model", frame[[f"predicted:{n}" for n in roi_names]].to_numpy(), True)]
+    if all(f"baseline:{n}" in frame for n in roi_names):
+        panels.append(("ridge", frame[[f"baseline:{n}" for n in roi_names]].to_numpy(), True))
+    figure = _figure(3.3 * len(panels) + 0.8, 3.6)
+    axes = figure.subplots(1, len(panels), squeeze=False)[0]
+    image = None
+    for ax, (label, series, compare) in zip(axes, panels):
+        image = ax.imshow(connectivity(series), vmin=-1, vmax=1, cmap="RdBu_r",
+                          interpolation="nearest")
+        title = label if not compare else             f"{label} (FC similarity {fc_similarity(series, measured):.2f})"
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel(f"{len(roi_names)} ROIs", fontsize=8)
+    figure.colorbar(image, ax=list(axes), shrink=0.8, label="r between ROIs")
+    figure.suptitle(f"ROI x ROI correlations in held-out scan {scan}", fontsize=9)
+    return png_bytes(figure)
+
+
 def training_curves(logs: list[tuple[str, pd.DataFrame, int | None]]) -> bytes:
     """Train and validation loss and validation mean r per epoch (network) or validation step
     (spoc); one line per fold or ensemble member, the chosen epoch or step marked."""

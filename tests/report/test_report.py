@@ -44,13 +44,18 @@ def test_split_run_report_with_the_simulated_atlas(split_run, simulated_small, p
     path = report(split_run, atlas=maps, atlas_labels=labels)
     assert path == split_run / "report" / "report.html"
     folder = path.parent
-    for name in ("roi_r.png", "brain_map.png", "time_courses.png", "training_curves.png"):
+    for name in ("roi_r.png", "brain_map.png", "time_courses.png", "connectivity.png",
+                 "training_curves.png"):
         assert (folder / name).stat().st_size > 5000, name
     assert json.loads((folder / ".neurobolt").read_text())["kind"] == "report"
     assert _files(split_run, skip="report") == before  # the run itself is untouched
     page = path.read_text()
     images = page_images(page)
-    assert len(images) == 4 and all(im.width > 500 for im in images)
+    assert len(images) == 5 and all(im.width > 500 for im in images)
+    # the connectivity section quotes the run's FC similarity, model and ridge
+    fc = json.loads((split_run / "metrics.json").read_text())
+    assert "Connectivity (ROI x ROI)" in page
+    assert f"model {fc['fc_similarity']:.3f}, ridge {fc['baseline']['fc_similarity']:.3f}" in page
     # headline numbers are the run's, and the ceiling the simulator's for the held-out scan
     metrics = json.loads((split_run / "metrics.json").read_text())
     assert _headline(page, "model mean r") == f"{metrics['mean_r']:.3f}"
@@ -118,7 +123,8 @@ def test_probabilistic_map_takes_the_dominant_maps_r(simulated_small):
 def test_loso_run_report_has_every_fold(loso_run, page_images):
     path = report(loso_run)
     page = path.read_text()
-    assert len(page_images(page)) == 4  # bars, brain map (the recorded atlas), time courses, curves
+    # bars, brain map (the recorded atlas), time courses, connectivity, curves
+    assert len(page_images(page)) == 5
     for k in range(1, 5):
         assert f"<td>fold-{k}</td>" in page
     assert re.search(r"Held-out scan <code>fold-\d/sub-0\d_task-rest_run-01</code>", page)
@@ -131,7 +137,7 @@ def test_loso_run_report_has_every_fold(loso_run, page_images):
 def test_real_difumo_atlas_and_the_unmatched_names(difumo_run, difumo, page_images):
     path = report(difumo_run, atlas=difumo["maps"], atlas_labels=difumo["labels"])
     page = path.read_text()
-    assert len(page_images(page)) == 4
+    assert len(page_images(page)) == 5  # with the 64 x 64 connectivity matrices
     assert "63 of 64 ROIs drawn" in page
     assert f"1 of the run's 64 ROIs have no region in this atlas and are not drawn: {UNKNOWN_ROI}" \
         in page
@@ -245,7 +251,8 @@ def test_ridge_only_run_has_no_baseline_and_no_curves(prepared_small, tmp_path, 
     run = train(prepared_small.root, tmp_path / "ridge", TrainConfig(model="ridge"),
                 progress=False).run_dir
     page = report(run).read_text()
-    assert len(page_images(page)) == 3  # bars, brain map (the recorded atlas), time courses
+    # bars, brain map (the recorded atlas), time courses, connectivity
+    assert len(page_images(page)) == 4
     assert "no baseline in this run" in page and "a ridge-only run has no epochs" in page
     assert _headline(page, "ridge mean r") == "—"
 
@@ -293,7 +300,8 @@ def test_a_spoc_report_shows_what_the_model_learned(spoc_report, page_images):
     page = path.read_text()
     assert "What the model learned" in page and "member 1 of the 3 averaged" in page
     assert "Haufe" in page and "model <b>spoc (ensemble of 3)</b>" in page
-    assert len(page_images(page)) == 6  # per-ROI r, brain map, patterns, kernels, time courses, curves
+    # per-ROI r, brain map, patterns, kernels, time courses, connectivity, curves
+    assert len(page_images(page)) == 7
     member = load_model(run / "model").members[0]
     shares = member.importance()
     assert shares.shape == (4, 10, 2) and np.allclose(shares.sum(axis=(1, 2)), 1.0)

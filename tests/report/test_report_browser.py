@@ -37,7 +37,7 @@ def test_report_renders_in_chromium(difumo_run, difumo, page_images, tmp_path):
                   out=tmp_path / "report")
     page = path.read_text()
     images = page_images(page)
-    assert len(images) == 4
+    assert len(images) == 5  # with the connectivity matrices
     bars = images[0]
     assert bars.height > 64 * 20  # 64 ROIs: the chart grows with the ROI count (readable names)
 
@@ -59,6 +59,7 @@ def test_report_renders_in_chromium(difumo_run, difumo, page_images, tmp_path):
 
     dom = _run(["--dump-dom", path.resolve().as_uri()])
     assert dom.returncode == 0, dom.stderr[-2000:]
-    assert dom.stdout.count("<img") == 4
-    for anchor in ("rois", "brain", "timecourses", "training", "ablation", "data", "config"):
+    assert dom.stdout.count("<img") == 5
+    for anchor in ("rois", "brain", "timecourses", "connectivity", "training", "ablation", "data",
+                   "config"):
         assert f'id="{anchor}"' in dom.stdout, anchor
