@@ -23,7 +23,7 @@ def test_notebook(prepared_small, simulated_small, tmp_path, capsys):
     names = windows.channels
     assert x.shape == (len(windows), len(names), 3200) and len(set(subjects)) == 4
 
-    estimator = EEGtoBOLD(model="spoc", ensemble=1, steps=30, ch_names=names)
+    estimator = EEGtoBOLD(model="ridge", ch_names=names)  # spoc in-memory: test_estimator.py
     scores = cross_val_score(estimator, x, y, groups=subjects, cv=GroupKFold(n_splits=4),
                              params={"groups": subjects})
     assert scores.shape == (4,) and np.isfinite(scores).all()
