@@ -261,6 +261,13 @@ def _predict_recording(model, eeg_file, out, *, marker, marker_regex, tr, start,
     columns = [pd.DataFrame({"onset_s": onsets_s}), pd.DataFrame(values, columns=roi_names)]
     if spread is not None:  # an ensemble: its members' sd per ROI, after the predictions
         columns.append(pd.DataFrame(spread, columns=[f"{r}{SPREAD_SUFFIX}" for r in roi_names]))
+    intervals = (getattr(model, "extra", None) or {}).get("intervals")
+    if intervals is not None:  # calibrated on validation by training (evaluate/intervals.py)
+        from .evaluate.intervals import HI_SUFFIX, LO_SUFFIX, bounds
+
+        lo, hi = bounds(values, roi_names, intervals)
+        columns += [pd.DataFrame(lo, columns=[f"{r}{LO_SUFFIX}" for r in roi_names]),
+                    pd.DataFrame(hi, columns=[f"{r}{HI_SUFFIX}" for r in roi_names])]
     table = pd.concat(columns, axis=1)
     info = {
         "format": PREDICTION_FORMAT, "neurobolt_version": __version__,
@@ -278,6 +285,9 @@ def _predict_recording(model, eeg_file, out, *, marker, marker_regex, tr, start,
         "spread_columns": (None if spread is None else
                            f"<ROI>{SPREAD_SUFFIX}: sd of the {len(model.members)} ensemble "
                            "members' predictions"),
+        "interval_columns": (None if intervals is None else
+                             f"<ROI>_lo, <ROI>_hi: {intervals['coverage']:.0%} prediction "
+                             f"interval ({intervals['method']}, {intervals['n_windows']} windows)"),
         "wall_s": round(wall, 3), "windows_per_s": round(len(samples) / max(wall, 1e-9), 2),
         "warnings": notes,
     }

@@ -26,7 +26,9 @@ def test_demo_runs_the_pipeline_end_to_end(tmp_path, capsys):
     # the EEG-only prediction of the held-out subject: one row per TR from the first full window
     table = pd.read_csv(out / f"{summary['test_scan']}_predicted.tsv", sep="\t")
     rois = [f"sim_roi_{i:02d}" for i in range(1, 17)]
-    assert list(table.columns[1:]) == rois + [f"{r}_sd" for r in rois]
+    # each prediction, its members' spread, and its 90 % interval calibrated on validation
+    assert list(table.columns[1:]) == rois + [f"{r}{s}" for s in ("_sd", "_lo", "_hi") for r in rois]
+    assert (table[[f"{r}_lo" for r in rois]].to_numpy() < table[rois].to_numpy()).all()
     assert table["onset_s"].iloc[0] >= 16.0 and np.allclose(np.diff(table["onset_s"]), 2.1)
     assert np.isfinite(table.iloc[:, 1:].to_numpy()).all()
     # at the volume markers, predict reproduces the evaluation's held-out predictions

@@ -134,6 +134,13 @@ def format_metrics_table(metrics: dict, limit: int | None = None) -> str:
         if baseline_fc is not None:
             line += f", ridge {baseline_fc:.3f}"
         lines.append(line)
+    intervals = metrics.get("intervals") or {}
+    if intervals.get("coverage") is not None:
+        lines.append(f"{intervals['target_coverage']:.0%} intervals (calibrated on validation): "
+                     f"test coverage {intervals['coverage']:.3f} (± {intervals['tolerance']:.3f} "
+                     f"by chance for {intervals['n_windows']} independent windows; consecutive "
+                     "volumes are not), "
+                     f"mean width {intervals['mean_width']:.3f}")
     validation = metrics.get("validation") or {}
     if validation.get("mean_r") is not None and metrics.get("model") != "ridge":
         line = f"validation mean r (what chose the model): model {validation['mean_r']:.3f}"

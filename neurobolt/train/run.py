@@ -220,6 +220,8 @@ def run_fold(prepared, fold: Fold, fold_dir: Path, config: TrainConfig, resolved
     """Baseline, model (one network or an ensemble), held-out predictions and metrics of one fold
     (written into fold_dir). ``config`` is resolved (:meth:`TrainConfig.resolved`)."""
     from ..data import WindowDataset
+    from ..evaluate.intervals import calibration, interval_metrics
+    from ..evaluate.metrics import mean_r_over_scans
     from ..model import export_model
     from ..predict import predict_windows
 
@@ -260,6 +262,15 @@ def run_fold(prepared, fold: Fold, fold_dir: Path, config: TrainConfig, resolved
                                              config, resolved, preprocessing, provenance,
                                              identity, device=device, dist=dist, resume=resume,
                                              progress=progress, clock=clock)
+        # the validation windows once more: the chosen model's validation r, and its calibrated
+        # intervals (split-conformal half-widths, neurobolt.evaluate.intervals), which travel with it
+        val_predicted = _values(predict_windows(model, val, batch_size=config.eval_batch_size),
+                                targets)
+        val_measured = val.targets()
+        validation["mean_r"] = _finite_or_none(mean_r_over_scans(
+            val_predicted, val_measured, val.scan_groups(), targets))
+        model.extra = {**(model.extra or {}),
+                       "intervals": calibration(val_predicted, val_measured, targets)}
         if dist.is_main:
             export_model(model, fold_dir / MODEL_DIR)
             if len(members) > 1:  # the members are in the ensemble's folder now
@@ -267,7 +278,6 @@ def run_fold(prepared, fold: Fold, fold_dir: Path, config: TrainConfig, resolved
                     shutil.rmtree(_member_dir(fold_dir, k, len(members)) / MODEL_DIR,
                                   ignore_errors=True)
         predicted = _values(predict_windows(model, test, batch_size=config.eval_batch_size), targets)
-        validation["mean_r"] = _mean_r(model, val, config)
         best_epochs = [m.get("best_epoch") for m in members]  # None for spoc (steps, per member)
         if all(epoch is None for epoch in best_epochs):
             best_epochs = [None]
@@ -293,6 +303,9 @@ def run_fold(prepared, fold: Fold, fold_dir: Path, config: TrainConfig, resolved
         "n_test_windows": fold.n_windows("test"),
         "epochs": config.epochs, "steps": config.steps,
         "validation": validation, "warnings": validation_warnings(validation, config.model),
+        # the calibrated intervals' coverage on the test windows (the model's own; not ridge's)
+        "intervals": (interval_metrics(predicted, measured, targets, model.extra["intervals"])
+                      if config.model != "ridge" else None),
         **summary, "wall_s": round(time.perf_counter() - fold_started, 2),
     }
     if dist.is_main:
@@ -319,6 +332,10 @@ def validation_warnings(validation: dict, model: str) -> list[str]:
         return [f"the chosen model's validation mean r ({r:.3f}) is below the ridge baseline's "
                 f"({ridge:.3f}): on these data the baseline (RUN/baseline) is the better model"]
     return []
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 def _mean_r(model, windows, config: TrainConfig) -> float | None:
@@ -760,8 +777,24 @@ def _run_metrics(run_dir: Path, folds: list[Fold], fold_dirs: list[Path], config
                                            for m in fold_metrics])
                        for key in ("mean_r", "baseline_mean_r")},
         "warnings": [f"{m['fold']}: {w}" for m in fold_metrics for w in m.get("warnings") or []],
+        "intervals": combine_folds([m.get("intervals") for m in fold_metrics]),
         "wall_s": round(wall_s, 2), "config": config.to_dict(), "resolved": resolved,
     }
+
+
+def combine_folds(results: list[dict | None]) -> dict | None:
+    """The folds' interval coverage and width, weighted by their test windows (each fold's model
+    has its own calibration)."""
+    results = [r for r in results if r and r.get("n_windows")]
+    if not results:
+        return None
+    n = sum(r["n_windows"] for r in results)
+    target = results[0]["target_coverage"]
+    return {"target_coverage": target,
+            "coverage": sum(r["coverage"] * r["n_windows"] for r in results) / n,
+            "mean_width": sum(r["mean_width"] * r["n_windows"] for r in results) / n,
+            "n_windows": n, "tolerance": max(r["tolerance"] for r in results),
+            "folds": len(results)}
 
 
 def _mean_or_none(values) -> float | None:

@@ -20,7 +20,11 @@ def test_raw_eeg_at_markers_equals_heldout_predictions(tiny_run, heldout_scan, p
     result = predict_recording(tiny_run.run_dir / which, eeg, out, marker="Response/R128",
                                block_s=30.0)
     table = pd.read_csv(out, sep="\t")
-    assert list(table.columns) == ["onset_s", *prepared_small.roi_names]
+    rois = list(prepared_small.roi_names)
+    # each ROI's prediction, then (the trained model, not the ridge baseline) its interval
+    # calibrated on validation (tests/evaluate/test_intervals.py)
+    intervals = [f"{r}{s}" for s in ("_lo", "_hi") for r in rois] if which == "model" else []
+    assert list(table.columns) == ["onset_s", *rois, *intervals]
     np.testing.assert_allclose(table["onset_s"], prepared_small.scan(scan).meta["onsets_s"], atol=1e-9)
     for name in prepared_small.roi_names:
         if which == "model":  # predictions that vary: a real comparison (the tiny run's ridge

@@ -160,7 +160,8 @@ def test_predict_writes_the_members_spread(spoc_run, simulated_small, tmp_path):
                                out=tmp_path / "pred.tsv")
     rois = list(result.info["roi_names"])
     table = pd.read_csv(tmp_path / "pred.tsv", sep="\t")
-    assert list(table.columns) == ["onset_s", *rois, *[f"{r}{SPREAD_SUFFIX}" for r in rois]]
+    assert list(table.columns) == ["onset_s", *rois, *[f"{r}{SPREAD_SUFFIX}" for r in rois],
+                                   *[f"{r}_lo" for r in rois], *[f"{r}_hi" for r in rois]]
     assert (table[[f"{r}{SPREAD_SUFFIX}" for r in rois]].to_numpy() > 0).all()
     assert "ensemble members" in result.info["spread_columns"]
 

@@ -1,0 +1,70 @@
+"""Calibrated intervals: split-conformal half-widths from validation, their coverage on new
+exchangeable data within the tolerance the number of windows allows, and the run and predict
+outputs that carry them."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neurobolt.evaluate.intervals import (bounds, calibration, conformal_halfwidths,
+                                          coverage_tolerance, interval_metrics)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_split_conformal_coverage_on_exchangeable_windows(seed):
+    rng = np.random.default_rng(seed)
+    names = ["a", "b", "c"]
+    scale = np.array([0.5, 1.0, 3.0])  # ROIs of different noise levels get different widths
+
+    def draw(n):
+        truth = rng.normal(size=(n, 3))
+        return truth + scale * rng.standard_t(4, size=(n, 3)), truth
+
+    stored = calibration(*draw(400), names)
+    predicted, measured = draw(3000)
+    result = interval_metrics(predicted, measured, names, stored)
+    # per ROI: 3000 independent test windows, a calibration set of 400
+    tolerance = coverage_tolerance(0.9, 3000, 400)
+    assert result["tolerance"] == pytest.approx(tolerance)
+    for name in names:
+        assert abs(result["rois"][name]["coverage"] - 0.9) <= tolerance, (name, result["rois"])
+    widths = [result["rois"][n]["width"] for n in names]
+    assert widths[0] < widths[1] < widths[2]
+
+
+def test_halfwidth_is_the_conformal_order_statistic():
+    residual = np.arange(1, 20, dtype=float)[:, None]  # 19 windows: rank ceil(20 * 0.9) = 18
+    assert conformal_halfwidths(residual, np.zeros_like(residual), 0.9)[0] == 18.0
+    # too few windows for the coverage: an honest infinite interval, not a made-up one
+    assert np.isinf(conformal_halfwidths(residual[:5], np.zeros((5, 1)), 0.9)[0])
+    lo, hi = bounds(np.zeros((2, 1)), ["a"], {"halfwidth": {"a": 2.0}})
+    assert lo.tolist() == [[-2.0], [-2.0]] and hi.tolist() == [[2.0], [2.0]]
+
+
+def test_a_run_stores_intervals_and_predict_writes_them(tiny_split_run, simulated_small):
+    from neurobolt.model import load_model
+    from neurobolt.predict import predict_recording
+
+    run = tiny_split_run.run_dir
+    metrics = json.loads((run / "metrics.json").read_text())
+    stored = load_model(run / "model").extra["intervals"]
+    assert stored["coverage"] == 0.9 and stored["n_windows"] == metrics["n_val_windows"]
+    result = metrics["intervals"]
+    assert result["n_windows"] == metrics["n_test_windows"] and 0 <= result["coverage"] <= 1
+    # recomputed from the stored predictions: the same coverage
+    (scan,) = metrics["split"]["test"]
+    frame = pd.read_csv(run / "predictions" / f"{scan}.tsv", sep="\t")
+    rois = list(stored["halfwidth"])
+    again = interval_metrics(frame[[f"predicted:{r}" for r in rois]].to_numpy(),
+                             frame[[f"measured:{r}" for r in rois]].to_numpy(), rois, stored)
+    assert again["coverage"] == pytest.approx(result["coverage"])
+    eeg = next(p for p in simulated_small.eeg_files if p.name.startswith(scan))
+    table = predict_recording(run / "model", eeg).table
+    for roi in rois:
+        np.testing.assert_allclose(table[f"{roi}_hi"] - table[roi], stored["halfwidth"][roi],
+                                   rtol=1e-5)
+        np.testing.assert_allclose(table[roi] - table[f"{roi}_lo"], stored["halfwidth"][roi],
+                                   rtol=1e-5)
