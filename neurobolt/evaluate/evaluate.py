@@ -140,7 +140,9 @@ def format_metrics_table(metrics: dict, limit: int | None = None) -> str:
                      f"test coverage {intervals['coverage']:.3f} (± {intervals['tolerance']:.3f} "
                      f"by chance for {intervals['n_windows']} independent windows; consecutive "
                      "volumes are not), "
-                     f"mean width {intervals['mean_width']:.3f}")
+                     + (f"mean width {intervals['mean_width']:.3f}"
+                        if intervals.get("mean_width") is not None
+                        else "unbounded (too few validation windows)"))
     validation = metrics.get("validation") or {}
     if validation.get("mean_r") is not None and metrics.get("model") != "ridge":
         line = f"validation mean r (what chose the model): model {validation['mean_r']:.3f}"

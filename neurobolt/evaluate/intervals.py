@@ -15,12 +15,15 @@ by chance alone for a given number of windows (and is optimistic for autocorrela
 """
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from ..errors import InputError
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_COVERAGE = 0.9
 LO_SUFFIX, HI_SUFFIX = "_lo", "_hi"
@@ -43,16 +46,24 @@ def conformal_halfwidths(predicted, measured, coverage: float = DEFAULT_COVERAGE
 
 def calibration(predicted, measured, roi_names: Sequence[str],
                 coverage: float = DEFAULT_COVERAGE) -> dict:
-    """What a model stores: ``{"method", "coverage", "n_windows", "halfwidth": {roi: value}}``."""
+    """What a model stores: ``{"method", "coverage", "n_windows", "halfwidth": {roi: value}}``;
+    a half-width is None (an unbounded interval) when the validation windows are too few for the
+    coverage (fewer than ⌈1 / (1 − coverage)⌉ − 1: 9 for 90 %), and the run says so."""
     halfwidth = conformal_halfwidths(predicted, measured, coverage)
+    if not np.isfinite(halfwidth).all():
+        logger.warning("only %d validation windows: too few for %.0f %% conformal intervals (at "
+                       "least %d are needed); the intervals are unbounded", len(predicted),
+                       100 * coverage, math.ceil(coverage / (1.0 - coverage)))
     return {"method": "split-conformal on the validation windows", "coverage": float(coverage),
             "n_windows": int(len(predicted)),
-            "halfwidth": {name: float(h) for name, h in zip(roi_names, halfwidth)}}
+            "halfwidth": {name: float(h) if np.isfinite(h) else None
+                          for name, h in zip(roi_names, halfwidth)}}
 
 
 def bounds(values, roi_names: Sequence[str], stored: dict) -> tuple[np.ndarray, np.ndarray]:
     """(lo, hi), each like ``values`` (windows, R): ``values ∓`` the stored half-width per ROI."""
-    halfwidth = np.array([stored["halfwidth"][name] for name in roi_names], dtype=np.float64)
+    halfwidth = np.array([np.inf if stored["halfwidth"][name] is None else stored["halfwidth"][name]
+                          for name in roi_names], dtype=np.float64)
     values = np.asarray(values, dtype=np.float64)
     return (values - halfwidth).astype(np.float32), (values + halfwidth).astype(np.float32)
 
@@ -65,15 +76,18 @@ def interval_metrics(predicted, measured, roi_names: Sequence[str], stored: dict
     lo, hi = bounds(predicted, roi_names, stored)
     inside = (measured >= lo) & (measured <= hi)
     width = (hi - lo).astype(np.float64)
+    bounded = np.isfinite(width[0]) if len(width) else np.zeros(len(roi_names), bool)
     n = len(predicted)
     return {
         "target_coverage": stored["coverage"],
         "coverage": float(inside.mean()) if n else None,
-        "mean_width": float(width.mean()) if n else None,
+        # over the ROIs with a bounded interval (None: none has one)
+        "mean_width": float(width[:, bounded].mean()) if n and bounded.any() else None,
         "n_windows": n,
         "tolerance": (coverage_tolerance(stored["coverage"], n, stored.get("n_windows"))
                       if n else None),
-        "rois": {name: {"coverage": float(inside[:, j].mean()), "width": float(width[0, j])}
+        "rois": {name: {"coverage": float(inside[:, j].mean()),
+                        "width": float(width[0, j]) if bounded[j] else None}
                  for j, name in enumerate(roi_names)} if n else {},
     }
 

@@ -792,7 +792,8 @@ def combine_folds(results: list[dict | None]) -> dict | None:
     target = results[0]["target_coverage"]
     return {"target_coverage": target,
             "coverage": sum(r["coverage"] * r["n_windows"] for r in results) / n,
-            "mean_width": sum(r["mean_width"] * r["n_windows"] for r in results) / n,
+            "mean_width": (None if any(r["mean_width"] is None for r in results) else
+                           sum(r["mean_width"] * r["n_windows"] for r in results) / n),
             "n_windows": n, "tolerance": max(r["tolerance"] for r in results),
             "folds": len(results)}
 

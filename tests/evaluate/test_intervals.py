@@ -40,6 +40,12 @@ def test_halfwidth_is_the_conformal_order_statistic():
     assert conformal_halfwidths(residual, np.zeros_like(residual), 0.9)[0] == 18.0
     # too few windows for the coverage: an honest infinite interval, not a made-up one
     assert np.isinf(conformal_halfwidths(residual[:5], np.zeros((5, 1)), 0.9)[0])
+    # stored as null (JSON has no infinity): an unbounded interval, and no width to average
+    stored = calibration(residual[:5], np.zeros((5, 1)), ["a"])
+    assert stored["halfwidth"] == {"a": None}
+    result = interval_metrics(np.zeros((3, 1)), np.ones((3, 1)), ["a"], stored)
+    assert result["coverage"] == 1.0 and result["mean_width"] is None
+    json.dumps(result, allow_nan=False)
     lo, hi = bounds(np.zeros((2, 1)), ["a"], {"halfwidth": {"a": 2.0}})
     assert lo.tolist() == [[-2.0], [-2.0]] and hi.tolist() == [[2.0], [2.0]]
 
