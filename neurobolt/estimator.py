@@ -121,8 +121,9 @@ class EEGtoBOLD(RegressorMixin, BaseEstimator):
         from .train import train
 
         work = Path(tempfile.mkdtemp(prefix="neurobolt-fit-"))
+        in_memory = not isinstance(X, (str, Path, PreparedDataset))
         try:
-            if isinstance(X, (str, Path, PreparedDataset)):
+            if not in_memory:
                 if y is not None or groups is not None or ch_names is not None:
                     raise ConfigError("fit(cache, split=...) takes the targets, recordings and "
                                       "channels from the cache: give no y, groups or ch_names")
@@ -144,7 +145,8 @@ class EEGtoBOLD(RegressorMixin, BaseEstimator):
             validation = metrics.get("validation") or {}
             self.validation_r_ = validation.get("mean_r")
             self.baseline_validation_r_ = validation.get("baseline_mean_r")
-            self.metrics_ = metrics if not isinstance(X, np.ndarray) else None
+            # an in-memory fit's "test" scores are its validation recording again: not reported
+            self.metrics_ = None if in_memory else metrics
             self.run_dir_ = run if self.run_dir is not None else None
         finally:
             shutil.rmtree(work, ignore_errors=True)
