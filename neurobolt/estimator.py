@@ -61,6 +61,8 @@ class EEGtoBOLD(RegressorMixin, BaseEstimator):
         in-memory fit (default: the last group in order of appearance).
     baseline : also fit the ridge baseline (its validation r in ``baseline_validation_r_``).
     run_dir : keep the training run folder there (metrics, log, model); default: a temporary one.
+        For one fit (a new folder each time: ``cross_val_score`` fits clones, leave it None). After
+        an in-memory fit its test metrics are the validation recording again, not a test.
     progress : progress bars while training.
     """
 
@@ -94,22 +96,25 @@ class EEGtoBOLD(RegressorMixin, BaseEstimator):
     def _train_config(self, *, in_memory: bool, split_sheet: str | None):
         from .train import OptimConfig, TrainConfig
 
-        shift_s = self.shift_s if self.shift_s is not None or self.model == "ridge" else (
+        p = {k: _jsonable(v) for k, v in self.get_params().items()}  # numpy values as Python's
+        shift_s = p["shift_s"] if p["shift_s"] is not None or p["model"] == "ridge" else (
             0.0 if in_memory else None)
         return TrainConfig(
-            protocol="split", split_sheet=split_sheet, model=self.model, ensemble=self.ensemble,
-            epochs=self.epochs, steps=self.steps, preset=self.preset, recipe=self.recipe,
-            optim=OptimConfig(lr=self.lr), batch_size=self.batch_size, shift_s=shift_s,
-            channel_dropout=self.channel_dropout, seed=self.seed, device=self.device,
-            precision=self.precision, baseline=self.baseline)
+            protocol="split", split_sheet=split_sheet, model=p["model"], ensemble=p["ensemble"],
+            epochs=p["epochs"], steps=p["steps"], preset=p["preset"], recipe=p["recipe"],
+            optim=OptimConfig(lr=p["lr"]), batch_size=p["batch_size"], shift_s=shift_s,
+            channel_dropout=p["channel_dropout"], seed=p["seed"], device=p["device"],
+            precision=p["precision"], baseline=p["baseline"])
 
     def fit(self, X, y=None, *, ch_names=None, groups=None, roi_names=None, sfreq: float = 200.0,
-            split=None):
+            tr: float | None = None, split=None):
         """Train on in-memory windows, or on a prepared cache.
 
         * ``fit(X, y, ch_names=..., groups=...)``: ``X`` (windows, channels, 3200) µV at 200 Hz,
           ``y`` (windows, ROIs), ``groups`` (windows,) the recording of each window (at least 2
-          recordings: one validates). ``roi_names`` default to ``roi_000``...
+          recordings: one validates). ``roi_names`` default to ``roi_000``...; ``tr`` (seconds),
+          when given, is recorded with the model so that ``predict`` on a raw recording without
+          volume markers can use it as its default grid (otherwise it needs ``tr=``).
         * ``fit(cache, split=sheet)``: a prepared cache folder (or ``PreparedDataset``) and a split
           sheet (path), exactly as ``neurobolt train CACHE --split-sheet SHEET``; without a sheet,
           a seeded random subject split.
@@ -135,10 +140,14 @@ class EEGtoBOLD(RegressorMixin, BaseEstimator):
                     raise ConfigError("split applies to fit(cache, split=...); in-memory windows "
                                       "are split by groups and validation_group")
                 names = self.ch_names if ch_names is None else ch_names
-                cache, config = self._write_windows(work, X, y, names, groups, roi_names, sfreq)
+                cache, config = self._write_windows(work, X, y, names, groups, roi_names, sfreq,
+                                                    tr)
             run = Path(self.run_dir) if self.run_dir is not None else work / "run"
             result = train(cache, run, config, progress=self.progress)
             self.model_ = load_model(run / "model")
+            if in_memory and tr is None and self.model_.preprocessing is not None:
+                # no TR was given: none is recorded (the cache needed a placeholder)
+                self.model_.preprocessing = self.model_.preprocessing.replace(tr=None)
             self.roi_names_ = tuple(self.model_.roi_names)
             self.ch_names_ = tuple(self.model_.ch_names)
             metrics = result.metrics
@@ -152,7 +161,7 @@ class EEGtoBOLD(RegressorMixin, BaseEstimator):
             shutil.rmtree(work, ignore_errors=True)
         return self
 
-    def _write_windows(self, work: Path, X, y, ch_names, groups, roi_names, sfreq):
+    def _write_windows(self, work: Path, X, y, ch_names, groups, roi_names, sfreq, tr):
         from .data.cache import write_windows_cache
 
         if y is None or groups is None or ch_names is None:
@@ -172,17 +181,19 @@ class EEGtoBOLD(RegressorMixin, BaseEstimator):
             y = y[:, None]
         names = list(roi_names) if roi_names is not None else [f"roi_{i:03d}" for i in range(y.shape[1])]
         # the pipeline scores a test set at the end: the validation recording again (a copy
-        # under another name), whose score fit never reports as a test score
+        # under another name), whose score fit never reports as a test score. Recordings get
+        # internal names (g000, ...): a user's group name never becomes a path or a sheet cell
+        internal = {g: f"g{k:03d}" for k, g in enumerate(order)}
         held = groups == validation
         x_all = np.concatenate([np.asarray(X), np.asarray(X)[held]])
         y_all = np.concatenate([y, y[held]])
-        copy = f"{validation}-copy"
-        g_all = np.concatenate([groups, np.full(int(held.sum()), copy)])
+        g_all = np.concatenate([[internal[g] for g in groups], ["copy"] * int(held.sum())])
         write_windows_cache(work / "cache", x_all, y_all, g_all, ch_names=list(ch_names),
-                            roi_names=names, sfreq=sfreq)
+                            roi_names=names, sfreq=sfreq, tr=2.0 if tr is None else float(tr))
         sheet = work / "split.tsv"
-        rows = ["subject\tsplit"] + [f"{g}\t{'val' if g == validation else 'train'}" for g in order]
-        sheet.write_text("\n".join(rows + [f"{copy}\ttest"]) + "\n")
+        rows = ["subject\tsplit"] + [f"{internal[g]}\t{'val' if g == validation else 'train'}"
+                                     for g in order]
+        sheet.write_text("\n".join(rows + ["copy\ttest"]) + "\n")
         return work / "cache", self._train_config(in_memory=True, split_sheet=str(sheet))
 
     # ------------------------------------------------------------------ prediction
@@ -240,7 +251,7 @@ class EEGtoBOLD(RegressorMixin, BaseEstimator):
 
         self._check_fitted()
         out = export_model(self.model_, path)
-        params = {k: (str(v) if isinstance(v, Path) else v) for k, v in self.get_params().items()}
+        params = {k: _jsonable(v) for k, v in self.get_params().items()}
         atomic_write_json(Path(out) / ESTIMATOR_FILE, {
             "params": params, "validation_r": self.validation_r_})
         return Path(out)
@@ -263,6 +274,19 @@ class EEGtoBOLD(RegressorMixin, BaseEstimator):
         estimator.metrics_ = None
         estimator.run_dir_ = None
         return estimator
+
+
+def _jsonable(value):
+    """A parameter as JSON: paths as text, numpy values and arrays as Python ones."""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (np.ndarray, tuple)):
+        return [_jsonable(v) for v in np.asarray(value, dtype=object).tolist()]
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
 
 
 def _is_raw(value) -> bool:

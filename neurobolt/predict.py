@@ -4,7 +4,7 @@ Every predictor (the NeuroBOLT network, the ridge baseline, an imported release)
 protocol: ``model.recording_predictor(ch_names)`` returns an object whose ``add(eeg_uV)`` takes a
 block of one recording's windows (B, C, W) in µV and returns the predictions it can give now, and
 whose ``finish()`` returns the rest. A model that normalises its features over the whole recording
-(ridge, spoc) has ``passes`` > 1: its predictor first sees every block in ``observe(block, k)``,
+(ridge, spoc, a network whose spectra are read relative to the recording) has ``passes`` > 1: its predictor first sees every block in ``observe(block, k)``,
 then in ``add`` (:func:`predict_blocks` drives the passes), so memory does not grow with the
 recording. :func:`predict_windows` is the one place that turns windows into
 a predictions table; training's held-out predictions, ``neurobolt predict`` and the demo call it.

@@ -67,7 +67,9 @@ def test_scikit_learn_clone_and_cross_validation(windows):
 
 def test_save_load_and_a_raw_recording(windows, tmp_path):
     x, y, groups = windows
-    estimator = EEGtoBOLD(model="ridge", seed=5).fit(x, y, ch_names=NAMES, groups=groups)
+    # numpy parameters are saved as plain JSON too
+    estimator = EEGtoBOLD(model="ridge", seed=np.int64(5), ch_names=np.array(NAMES)).fit(
+        x, y, groups=groups, tr=2.0)
     folder = estimator.save(tmp_path / "model")
     loaded = EEGtoBOLD.load(folder)
     assert loaded.seed == 5 and loaded.validation_r_ == pytest.approx(estimator.validation_r_)
@@ -84,6 +86,12 @@ def test_save_load_and_a_raw_recording(windows, tmp_path):
     from_file = loaded.predict(path)
     assert list(table.columns) == ["onset_s", "roi_000", "roi_001"] and len(table) > 10
     np.testing.assert_allclose(table.to_numpy(), from_file.to_numpy())
+    assert np.allclose(np.diff(table["onset_s"]), 2.0)  # the TR given to fit is the default grid
+    # without a TR given to fit, none is invented: a recording without markers needs tr=
+    no_tr = EEGtoBOLD(model="ridge").fit(x, y, ch_names=NAMES, groups=groups)
+    with pytest.raises(ConfigError, match="tr="):
+        no_tr.predict(raw)
+    assert len(no_tr.predict(raw, tr=3.0)) < len(table)
 
 
 def test_fit_on_a_prepared_cache_with_a_split_sheet(prepared_small, tmp_path):
@@ -111,3 +119,6 @@ def test_bad_input_is_refused_clearly(windows):
         EEGtoBOLD(model="ridge").fit(x, y, groups=groups)
     with pytest.raises(ConfigError, match="validation_group"):
         EEGtoBOLD(model="ridge", validation_group="zz").fit(x, y, ch_names=NAMES, groups=groups)
+    # group names are the user's: never paths or sheet cells (internal names are used)
+    odd = np.repeat(["../a", "b\tc", "d/e", "d/e-copy"], 30)
+    assert EEGtoBOLD(model="ridge").fit(x, y, ch_names=NAMES, groups=odd).validation_r_ is not None

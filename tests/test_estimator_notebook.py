@@ -28,7 +28,8 @@ def test_notebook(prepared_small, simulated_small, tmp_path, capsys):
                              params={"groups": subjects})
     assert scores.shape == (4,) and np.isfinite(scores).all()
 
-    fitted = estimator.fit(x, y, groups=subjects)
+    tr = prepared_small.scans[0].tr  # recorded with the model: predict's grid on a raw file
+    fitted = estimator.fit(x, y, groups=subjects, tr=tr)
     folder = fitted.save(tmp_path / "model")
     loaded = EEGtoBOLD.load(folder)
     eeg_file = simulated_small.eeg_files[0]

@@ -44,16 +44,25 @@ def conformal_halfwidths(predicted, measured, coverage: float = DEFAULT_COVERAGE
     return np.sort(residuals, axis=0)[rank - 1]
 
 
+def minimum_windows(coverage: float) -> int:
+    """The fewest calibration windows that give a finite half-width: the smallest n with
+    ⌈(n + 1)·coverage⌉ <= n (the rank :func:`conformal_halfwidths` takes)."""
+    n = 1
+    while math.ceil((n + 1) * coverage) > n:
+        n += 1
+    return n
+
+
 def calibration(predicted, measured, roi_names: Sequence[str],
                 coverage: float = DEFAULT_COVERAGE) -> dict:
     """What a model stores: ``{"method", "coverage", "n_windows", "halfwidth": {roi: value}}``;
     a half-width is None (an unbounded interval) when the validation windows are too few for the
-    coverage (fewer than ⌈1 / (1 − coverage)⌉ − 1: 9 for 90 %), and the run says so."""
+    coverage (fewer than :func:`minimum_windows`: 9 for 90 %), and the run says so."""
     halfwidth = conformal_halfwidths(predicted, measured, coverage)
     if not np.isfinite(halfwidth).all():
         logger.warning("only %d validation windows: too few for %.0f %% conformal intervals (at "
                        "least %d are needed); the intervals are unbounded", len(predicted),
-                       100 * coverage, math.ceil(coverage / (1.0 - coverage)))
+                       100 * coverage, minimum_windows(coverage))
     return {"method": "split-conformal on the validation windows", "coverage": float(coverage),
             "n_windows": int(len(predicted)),
             "halfwidth": {name: float(h) if np.isfinite(h) else None
@@ -75,19 +84,20 @@ def interval_metrics(predicted, measured, roi_names: Sequence[str], stored: dict
     measured = np.asarray(measured, dtype=np.float64)
     lo, hi = bounds(predicted, roi_names, stored)
     inside = (measured >= lo) & (measured <= hi)
-    width = (hi - lo).astype(np.float64)
-    bounded = np.isfinite(width[0]) if len(width) else np.zeros(len(roi_names), bool)
+    halfwidth = np.array([np.inf if stored["halfwidth"][name] is None else stored["halfwidth"][name]
+                          for name in roi_names], dtype=np.float64)
+    bounded = np.isfinite(halfwidth)
     n = len(predicted)
     return {
         "target_coverage": stored["coverage"],
         "coverage": float(inside.mean()) if n else None,
         # over the ROIs with a bounded interval (None: none has one)
-        "mean_width": float(width[:, bounded].mean()) if n and bounded.any() else None,
-        "n_windows": n,
+        "mean_width": float(2 * halfwidth[bounded].mean()) if n and bounded.any() else None,
+        "n_windows": n, "n_calibration": stored.get("n_windows"),
         "tolerance": (coverage_tolerance(stored["coverage"], n, stored.get("n_windows"))
                       if n else None),
         "rois": {name: {"coverage": float(inside[:, j].mean()),
-                        "width": float(width[0, j]) if bounded[j] else None}
+                        "width": float(2 * halfwidth[j]) if bounded[j] else None}
                  for j, name in enumerate(roi_names)} if n else {},
     }
 

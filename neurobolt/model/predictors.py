@@ -69,6 +69,9 @@ def predict_network(model, eeg_uV, ch_names: Sequence[str], *, batch_size: int =
             accumulator.add(torch.as_tensor(data[start:start + batch_size], device=device))
         reference = accumulator.mean()
     if reference is not None:
+        if not model.normalises_per_recording:
+            raise ConfigError("reference= applies to a network whose spectra are normalised per "
+                              "recording (spectral_normalization='recording'); this one is not")
         reference = torch.as_tensor(reference, dtype=torch.float32, device=device)
         if reference.shape != (len(index), model.spectral.n_reference):
             raise ConfigError(f"reference must be ({len(index)}, {model.spectral.n_reference}) "

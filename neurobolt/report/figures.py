@@ -122,7 +122,8 @@ def connectivity_matrices(frame: pd.DataFrame, scan: str, roi_names: list[str]) 
     for ax, (label, series, compare) in zip(axes, panels):
         image = ax.imshow(connectivity(series), vmin=-1, vmax=1, cmap="RdBu_r",
                           interpolation="nearest")
-        title = label if not compare else             f"{label} (FC similarity {fc_similarity(series, measured):.2f})"
+        title = label if not compare else (
+            f"{label} (FC similarity {fc_similarity(series, measured):.2f})")
         ax.set_title(title, fontsize=9)
         ax.set_xticks([])
         ax.set_yticks([])

@@ -97,8 +97,10 @@ def train(cache, out, config: TrainConfig | None = None, *, resume: bool = False
         if resume:
             identity = _identity_of_earlier_run(run_dir, identity)
             before = _as_before_options(config, given, identity)
-            if before != config:
-                config, resolved = before, _resolve(before, device, dist)
+            if before != config:  # recorded: what the run really uses (config.json "resolved")
+                config = before
+                resolved = {**_resolve(before, device, dist), "as_before": {
+                    name: getattr(before, name) for name in _BEFORE_SPECTRAL_NORM}}
         if dist.is_main:
             _open_run_dir(run_dir, Path(cache), identity, resume)
             sessions = RunSessions(run_dir, started)
@@ -785,6 +787,8 @@ def _run_metrics(run_dir: Path, folds: list[Fold], fold_dirs: list[Path], config
 def combine_folds(results: list[dict | None]) -> dict | None:
     """The folds' interval coverage and width, weighted by their test windows (each fold's model
     has its own calibration)."""
+    from ..evaluate.intervals import coverage_tolerance
+
     results = [r for r in results if r and r.get("n_windows")]
     if not results:
         return None
@@ -794,7 +798,10 @@ def combine_folds(results: list[dict | None]) -> dict | None:
             "coverage": sum(r["coverage"] * r["n_windows"] for r in results) / n,
             "mean_width": (None if any(r["mean_width"] is None for r in results) else
                            sum(r["mean_width"] * r["n_windows"] for r in results) / n),
-            "n_windows": n, "tolerance": max(r["tolerance"] for r in results),
+            "n_windows": n, "n_calibration": min(r.get("n_calibration") or 0 for r in results),
+            # the pooled test windows against the smallest fold's calibration set
+            "tolerance": coverage_tolerance(target, n, min(r.get("n_calibration") or 0
+                                                           for r in results) or None),
             "folds": len(results)}
 
 
