@@ -137,9 +137,9 @@ def format_metrics_table(metrics: dict, limit: int | None = None) -> str:
     intervals = metrics.get("intervals") or {}
     if intervals.get("coverage") is not None:
         lines.append(f"{intervals['target_coverage']:.0%} intervals (calibrated on validation): "
-                     f"test coverage {intervals['coverage']:.3f} (± {intervals['tolerance']:.3f} "
-                     f"by chance for {intervals['n_windows']} independent windows; consecutive "
-                     "volumes are not), "
+                     f"test coverage {intervals['coverage']:.3f} (chance alone would stay within "
+                     f"{intervals['tolerance']:.3f} of the target for {intervals['n_windows']} "
+                     "independent windows; consecutive volumes are not), "
                      + (f"mean width {intervals['mean_width']:.3f}"
                         if intervals.get("mean_width") is not None
                         else "unbounded (too few validation windows)"))
