@@ -69,10 +69,15 @@ def calibration(predicted, measured, roi_names: Sequence[str],
                           for name, h in zip(roi_names, halfwidth)}}
 
 
+def _halfwidths(stored: dict, roi_names: Sequence[str]) -> np.ndarray:
+    """(R,) the stored half-widths in ``roi_names`` order; an unbounded one (None) is ``inf``."""
+    return np.array([np.inf if stored["halfwidth"][name] is None else stored["halfwidth"][name]
+                     for name in roi_names], dtype=np.float64)
+
+
 def bounds(values, roi_names: Sequence[str], stored: dict) -> tuple[np.ndarray, np.ndarray]:
     """(lo, hi), each like ``values`` (windows, R): ``values ∓`` the stored half-width per ROI."""
-    halfwidth = np.array([np.inf if stored["halfwidth"][name] is None else stored["halfwidth"][name]
-                          for name in roi_names], dtype=np.float64)
+    halfwidth = _halfwidths(stored, roi_names)
     values = np.asarray(values, dtype=np.float64)
     return (values - halfwidth).astype(np.float32), (values + halfwidth).astype(np.float32)
 
@@ -84,8 +89,7 @@ def interval_metrics(predicted, measured, roi_names: Sequence[str], stored: dict
     measured = np.asarray(measured, dtype=np.float64)
     lo, hi = bounds(predicted, roi_names, stored)
     inside = (measured >= lo) & (measured <= hi)
-    halfwidth = np.array([np.inf if stored["halfwidth"][name] is None else stored["halfwidth"][name]
-                          for name in roi_names], dtype=np.float64)
+    halfwidth = _halfwidths(stored, roi_names)
     bounded = np.isfinite(halfwidth)
     n = len(predicted)
     return {

@@ -24,7 +24,8 @@ def safe_torch_load(path: str | Path) -> Any:
 
     Every failure is one short :class:`CheckpointError` naming the file: a checkpoint that needs
     other Python objects is refused as unsafe, anything else is "not a PyTorch checkpoint, or
-    truncated/corrupt". torch's own advice (retry with ``weights_only=False``) is never passed on.
+    truncated/corrupt". torch's own advice (to retry without the weights-only restriction) is
+    never passed on.
     """
     path = Path(path)
     if not path.is_file():
