@@ -117,7 +117,8 @@ class WindowwisePredictor:
     The protocol every neurobolt predictor follows: ``add(eeg_uV)`` takes a block (B, C, W) of
     consecutive windows in µV and returns the predictions it can give now (possibly none); ``finish()``
     returns the rest. Concatenated in order, they are one row per window. A model whose features are
-    normalised over the whole recording (the ridge baseline) defers everything to ``finish``.
+    normalised over the whole recording reads it in several passes instead (``passes``,
+    :class:`ReferencedPredictor`; ridge and spoc beside their models).
     """
 
     def __init__(self, model, ch_names: list[str], **predict_options) -> None:
@@ -139,15 +140,18 @@ class ReferencedPredictor(WindowwisePredictor):
     def __init__(self, model, ch_names: list[str], **predict_options) -> None:
         super().__init__(model, ch_names, **predict_options)
         self.reference = model.recording_reference()
+        self._mean = None  # the finished reference, taken once after the first pass
 
     def observe(self, eeg_uV, pass_index: int) -> None:
         if pass_index != 0:
             raise ValueError(f"the network observes pass 0, not {pass_index}")
         data = self.model._check_input(eeg_uV, self.ch_names)
         self.reference.add(torch.as_tensor(data, device=self.model.head.bias.device))
+        self._mean = None
 
     def add(self, eeg_uV) -> np.ndarray:
         if self.reference.empty:
             raise RuntimeError("ReferencedPredictor.add before any block was observed")
-        return self.model.predict(eeg_uV, self.ch_names, reference=self.reference.mean(),
-                                  **self.options)
+        if self._mean is None:
+            self._mean = self.reference.mean()
+        return self.model.predict(eeg_uV, self.ch_names, reference=self._mean, **self.options)
