@@ -277,16 +277,15 @@ class EEGtoBOLD(RegressorMixin, BaseEstimator):
 
 
 def _jsonable(value):
-    """A parameter as JSON: paths as text, numpy values and arrays as Python ones."""
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (np.ndarray, tuple)):
-        return [_jsonable(v) for v in np.asarray(value, dtype=object).tolist()]
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    return value
+    """A parameter as JSON: numpy values and arrays as Python ones, then as configs are saved
+    (paths as text, tuples as lists: ``_configbase._to_jsonable``)."""
+    from ._configbase import _to_jsonable
+
+    if isinstance(value, (np.ndarray, np.generic)):
+        value = value.tolist()
+    elif isinstance(value, (list, tuple)):
+        value = [_jsonable(v) for v in value]
+    return _to_jsonable(value)
 
 
 def _is_raw(value) -> bool:
