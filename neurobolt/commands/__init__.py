@@ -7,8 +7,8 @@ from __future__ import annotations
 import pkgutil
 
 # The order of ``neurobolt --help``: the pipeline's order. Modules not listed come after, sorted.
-_PIPELINE_ORDER = ("simulate", "prepare", "train", "evaluate", "ablate", "predict", "report", "demo",
-                   "model")
+_PIPELINE_ORDER = ("simulate", "prepare", "train", "evaluate", "ablate", "predict", "stream", "report",
+                   "demo", "model")
 
 
 def command_modules() -> list[str]:

@@ -115,7 +115,8 @@ def add_protocol_options(parser: argparse.ArgumentParser) -> None:
     recipe.add_argument("--steps", type=int, metavar="N",
                         help="spoc: full-batch optimisation steps per member (default 500)")
     recipe.add_argument("--batch-size", type=int, metavar="B",
-                        help="network: default 16 for intrascan, 64 across subjects")
+                        help="network: default the recipe's (scratch 16; finetune 16 within a scan, "
+                             "64 across subjects)")
     recipe.add_argument("--lr", type=float, metavar="X",
                         help="peak learning rate (default: spoc 3e-2, scratch 1e-3, finetune 3e-4)")
     recipe.add_argument("--selection", choices=("val_mse", "val_r"),

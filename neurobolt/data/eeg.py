@@ -204,6 +204,21 @@ def _both(name: str, original: dict[str, str]) -> str:
     return name if old == name else f"{old} ({name})"
 
 
+def fir_length_s(sfreq: float, highpass: float | None, lowpass: float | None, notch) -> float:
+    """Seconds spanned by the longest of MNE's default ('auto') FIR filters that
+    :func:`resample_and_filter` applies at ``sfreq``: 3.3 / transition bandwidth (Hamming window);
+    a filtered sample depends on half of it each side. 0 when nothing is filtered."""
+    lengths = [0.0]
+    nyquist = sfreq / 2
+    if highpass is not None:
+        lengths.append(3.3 / min(max(0.25 * highpass, 2.0), highpass))
+    if lowpass is not None:
+        lengths.append(3.3 / min(max(0.25 * lowpass, 2.0), nyquist - lowpass))
+    if notch is not None:
+        lengths.append(3.3 / 1.0)
+    return max(lengths)
+
+
 class EEGStream:
     """A recording preprocessed block by block exactly as :func:`preprocess_eeg` does it whole.
 
@@ -261,19 +276,10 @@ class EEGStream:
         return int(np.ceil(samples / self.up)) * self.up
 
     def _margin_s(self) -> float:
-        """Seconds of context that cover the reach of MNE's default ('auto') FIR filters: their
-        length is 3.3 / transition bandwidth (Hamming window); a block keeps a full length beyond
-        each edge (twice the half-length a filtered sample depends on), plus one second."""
-        lengths = [0.0]
-        nyquist = self.sfreq / 2
-        highpass, lowpass = self.options["highpass"], self.options["lowpass"]
-        if highpass is not None:
-            lengths.append(3.3 / min(max(0.25 * highpass, 2.0), highpass))
-        if lowpass is not None:
-            lengths.append(3.3 / min(max(0.25 * lowpass, 2.0), nyquist - lowpass))
-        if self.options["notch"] is not None:
-            lengths.append(3.3 / 1.0)
-        return max(lengths) + 1.0
+        """Seconds of context that cover the reach of the FIR filters (:func:`fir_length_s`): a
+        block keeps a full length beyond each edge (twice the half-length a filtered sample
+        depends on), plus one second."""
+        return fir_length_s(**self.options) + 1.0
 
     def __iter__(self):
         for first in range(0, self.n_samples, self.block):

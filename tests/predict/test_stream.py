@@ -1,0 +1,271 @@
+"""neurobolt stream: live windows equal offline ones, calibration, replay = predict, and the
+Lab Streaming Layer end to end on loopback (a PlayerLSL replays a simulated recording)."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import mne
+import numpy as np
+import pandas as pd
+import pytest
+
+from neurobolt.data.config import EEGOptions
+from neurobolt.errors import ConfigError, InputError
+from neurobolt.stream import OnlineEEG, OnlinePredictor, plan_channels, replay
+
+
+def _synthetic_raw(seconds=40.0, sfreq=250.0, seed=0):
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sfreq)
+    t = np.arange(n) / sfreq
+    data = rng.standard_normal((4, n)) * 10.0 + 30.0 * np.sin(2 * np.pi * 10.0 * t) + 100.0  # µV
+    info = mne.create_info(["Fz", "Cz", "Pz", "Oz"], sfreq, "eeg")
+    return mne.io.RawArray(data * 1e-6, info, verbose="error"), data
+
+
+def _feed(online, data_uV, rng, onsets=()):
+    """The recording in chunks of random sizes, as a stream delivers it; each onset's window is
+    cut as soon as its EEG has arrived (returned in onset order)."""
+    windows, pending = {}, list(onsets)
+    first = 0
+    while first < data_uV.shape[1]:
+        size = int(rng.integers(1, 60))
+        online.append(data_uV[:, first:first + size])
+        first += size
+        for onset in list(pending):
+            window = online.window_at(onset)
+            if window is not None:
+                windows[onset] = window
+                pending.remove(onset)
+    return [windows.get(onset) for onset in onsets]
+
+
+def test_exact_windows_equal_offline_preparation():
+    from neurobolt.data.eeg import EEGStream
+
+    raw, data = _synthetic_raw()
+    options = EEGOptions(sfreq=200.0, highpass=0.5, lowpass=40.0)
+    offline = np.concatenate([chunk for _, chunk in EEGStream(
+        raw, sfreq=200.0, highpass=0.5, lowpass=40.0, block_s=10.0)], axis=1)
+    online = OnlineEEG(["Fz", "Cz", "Pz", "Oz"], 250.0, options, window_s=16.0, filters="exact")
+    onsets = [16.0, 16.3, 19.05, 21.0, 36.0]
+    for onset, window in zip(onsets, _feed(online, data, np.random.default_rng(1), onsets)):
+        end = int(round(onset * 200))
+        expected = offline[:, end - 3200:end]
+        assert window.shape == (4, 3200)
+        np.testing.assert_allclose(window, expected, atol=1e-3 * np.abs(expected).max())
+    # the EEG after an onset that the exact filters need: half the 0.5-Hz high-pass FIR (3.3 s)
+    assert 3.3 < online.wait_s < 4.0
+
+
+def test_windows_wait_for_their_eeg_and_refuse_early_or_lost_onsets():
+    raw, data = _synthetic_raw(seconds=60.0)
+    options = EEGOptions(sfreq=200.0, highpass=0.5)
+    online = OnlineEEG(["Fz", "Cz", "Pz", "Oz"], 250.0, options, window_s=16.0, filters="causal")
+    online.append(data[:, :250 * 17])
+    assert online.window_at(10.0) == "early"   # no 16 s of EEG before it since the stream began
+    assert online.window_at(16.7) is not None  # its EEG (and the resampler's 0.2-s reach) is here
+    assert online.window_at(17.5) is None      # not yet: its EEG has not all arrived
+    online.append(data[:, 250 * 17:])
+    assert isinstance(online.window_at(59.0), np.ndarray)
+    assert online.window_at(17.5) == "lost"    # memory is bounded: that EEG is no longer held
+
+
+def test_causal_filters_do_not_depend_on_chunking_and_remove_the_offset():
+    raw, data = _synthetic_raw()
+    options = EEGOptions(sfreq=200.0, highpass=0.5, notch=50.0)
+    whole = OnlineEEG(["Fz", "Cz", "Pz", "Oz"], 250.0, options, window_s=16.0, filters="causal")
+    whole.append(data)
+    chunked = OnlineEEG(["Fz", "Cz", "Pz", "Oz"], 250.0, options, window_s=16.0, filters="causal")
+    (b,) = _feed(chunked, data, np.random.default_rng(2), [39.0])
+    a = whole.window_at(39.0)
+    np.testing.assert_allclose(a, b, atol=1e-6 * np.abs(a).max())
+    assert abs(a.mean()) < 2.0  # the 100-µV offset is gone; the 10-Hz rhythm is kept
+    assert 15.0 < a.std() < 40.0
+
+
+def test_calibration_holds_the_first_volumes_then_freezes_the_statistics(tiny_run, prepared_small):
+    from neurobolt.data.windows import WindowDataset
+    from neurobolt.model import load_model
+
+    ridge = load_model(tiny_run.run_dir / "baseline")
+    # the tiny run's ridge chose a huge penalty (near-constant predictions): give it weights that
+    # make the statistics matter
+    ridge.coef = np.random.default_rng(0).standard_normal(ridge.coef.shape).astype(ridge.coef.dtype)
+    (scan,) = tiny_run.metrics["split"]["test"]
+    windows = WindowDataset(prepared_small, {scan: np.arange(12)})
+    eeg = windows.get_batch(np.arange(12))[0].numpy()
+    names = list(windows.channels)
+
+    online = OnlinePredictor(ridge, names, calibration=5)
+    rows = [online.add(w)[0] for w in eeg[:7]]
+    assert [len(r) for r in rows] == [0, 0, 0, 0, 5, 1, 1]
+    # the calibration volumes: the recording predictor over exactly those five windows
+    expected = ridge.recording_predictor(names)
+    expected.observe(eeg[:5], 0)
+    np.testing.assert_allclose(rows[4], expected.add(eeg[:5]), rtol=1e-5, atol=1e-6)
+    # later volumes: with the calibration's statistics, not their own
+    frozen = expected.add(eeg[5:7])
+    np.testing.assert_allclose(np.concatenate(rows[5:]), frozen, rtol=1e-5, atol=1e-6)
+    own = ridge.recording_predictor(names)
+    own.observe(eeg[:7], 0)
+    assert not np.allclose(own.add(eeg[5:7]), frozen, rtol=1e-3)
+    assert not online.calibrating
+
+    network = load_model(tiny_run.run_dir / "model")  # predicts each window on its own
+    online = OnlinePredictor(network, names, calibration=5)
+    assert online.calibration == 0 and len(online.add(eeg[0])[0]) == 1
+    with pytest.raises(ConfigError, match="calibration="):
+        OnlinePredictor(ridge, names, calibration=1)
+
+
+def test_replay_of_a_recording_equals_predict(tiny_run, heldout_scan):
+    from neurobolt import predict_recording
+
+    _, eeg, _ = heldout_scan
+    offline = predict_recording(tiny_run.run_dir / "model", eeg, marker="Response/R128").table
+    live = replay(tiny_run.run_dir / "model", eeg, markers=offline["onset_s"].to_numpy())
+    assert list(live.columns) == [*offline.columns, "calibration"]
+    np.testing.assert_allclose(live["onset_s"], offline["onset_s"])
+    rois = [c for c in offline.columns if c != "onset_s" and not c.endswith(("_lo", "_hi"))]
+    for roi in rois:
+        assert offline[roi].std() > 1e-4
+        np.testing.assert_allclose(live[roi], offline[roi], atol=1e-4, rtol=0)
+    # causal filters: ready at once, and not the same windows
+    causal = replay(tiny_run.run_dir / "model", eeg, markers=offline["onset_s"].to_numpy(),
+                    filters="causal")
+    assert not np.allclose(causal[rois[0]], offline[rois[0]], atol=1e-4)
+
+
+def test_channels_are_matched_by_name_and_scaled_to_microvolts(tiny_run):
+    from neurobolt.model import load_model
+
+    model = load_model(tiny_run.run_dir / "model")
+    names = list(model.ch_names)
+    stream = ["ECG", names[1].lower(), *names[2:], "EOG"]  # spelled otherwise, one missing
+    plan = plan_channels(stream, [1e-6] * len(stream), model)
+    assert plan.used == names[1:] and plan.missing == [names[0]]
+    assert plan.picks == list(range(1, len(names))) and set(plan.ignored) == {"ECG", "EOG"}
+    np.testing.assert_allclose(plan.to_uV, 1.0)
+    with pytest.raises(InputError, match="share none"):
+        plan_channels(["X1", "X2"], [1.0, 1.0], model)
+
+
+# ---------------------------------------------------------------------------------- over LSL
+def _player(raw, name):
+    from mne_lsl.player import PlayerLSL
+
+    return PlayerLSL(raw, name=name, chunk_size=25, n_repeat=1)
+
+
+@pytest.mark.slow
+def test_stream_over_lsl_equals_predict_on_the_recorded_session(tiny_run, heldout_scan, tmp_path,
+                                                                capsys):
+    """A PlayerLSL replays the held-out recording; `neurobolt stream` predicts on a TR clock,
+    publishes on an outlet (read here), appends to a TSV, records the session, and stops by
+    itself; `neurobolt predict` on the recording gives the same predictions."""
+    from mne_lsl.lsl import StreamInlet, resolve_streams
+
+    from neurobolt.cli import main
+
+    _, eeg, _ = heldout_scan
+    raw = mne.io.read_raw_brainvision(eeg, preload=True, verbose="error").crop(0, 40)
+    (tmp_path / "rec").mkdir()
+    name = f"nb-test-{time.monotonic_ns()}"
+    received: list = []
+
+    def listen():
+        found = resolve_streams(timeout=20, name=f"{name}-out")
+        if not found:
+            return
+        inlet = StreamInlet(found[0])
+        inlet.open_stream(timeout=5)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(received) < 4:
+            data, stamps = inlet.pull_chunk(timeout=0.2)
+            if len(stamps):
+                received.extend(np.array(data).reshape(len(stamps), -1))  # a copy: reused buffer
+        inlet.close_stream()
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    with _player(raw, name):
+        code = main(["stream", str(tiny_run.run_dir / "model"), "--name", name, "--volumes", "4",
+                     "--outlet", f"{name}-out", "--out", str(tmp_path / "live.tsv"),
+                     "--record", str(tmp_path / "rec" / "session_raw.fif"), "--no-progress"])
+    listener.join(timeout=30)
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "4 volumes predicted" in out and "latency per volume median" in out
+
+    live = pd.read_csv(tmp_path / "live.tsv", sep="\t")
+    info = json.loads((tmp_path / "live.json").read_text())
+    assert info["complete"] and info["n_volumes"] == 4 and info["stopped_by"] == "volumes"
+    assert info["latency"]["n"] == 4 and 0 <= info["latency"]["median"] < 2.0
+    np.testing.assert_allclose(np.diff(live["onset_s"]), 2.1, atol=1e-6)  # the model's TR clock
+    assert live["onset_s"].iloc[0] == pytest.approx(16.0)
+    # the outlet carried the same rows (ROIs, then interval bounds)
+    assert len(received) == 4
+    np.testing.assert_allclose(np.asarray(received), live.iloc[:, 1:-3].to_numpy(), rtol=1e-5,
+                               atol=1e-6)
+
+    (tmp_path / "off").mkdir()
+    assert main(["predict", str(tiny_run.run_dir / "model"),
+                 str(tmp_path / "rec" / "session_raw.fif"), "--marker", "volume",
+                 "--out", str(tmp_path / "off" / "offline.tsv"), "--no-progress"]) == 0
+    offline = pd.read_csv(tmp_path / "off" / "offline.tsv", sep="\t")
+    np.testing.assert_allclose(live["onset_s"], offline["onset_s"], atol=1e-5)
+    rois = [c for c in offline.columns if c != "onset_s"]
+    np.testing.assert_allclose(live[rois], offline[rois], atol=1e-4, rtol=0)
+
+
+@pytest.mark.bad_input
+def test_stream_refuses_bad_input(refused, tiny_run, tmp_path):
+    model = tiny_run.run_dir / "model"
+    refused(["stream", model, "--name", "nb-nothing-here", "--timeout", "0.5"],
+            match="no LSL EEG stream named 'nb-nothing-here' appeared within 0.5 s")
+    refused(["stream"], match="give MODEL")
+    refused(["stream", model, "--name", "x", "--marker", "R128"], match="--marker needs --markers")
+    refused(["stream", model, "--name", "x", "--markers", "m", "--tr", "2"],
+            match="--markers or --tr")
+    refused(["stream", model, "--name", "x", "--calibration", "0"], match="--calibration")
+    existing = tmp_path / "taken_raw.fif"
+    existing.write_text("a user's file")
+    refused(["stream", model, "--name", "x", "--record", existing], inputs=[existing],
+            match="exists")
+
+    info = mne.create_info(["X1", "X2", "X3"], 250.0, "eeg")
+    strangers = mne.io.RawArray(np.zeros((3, 2500)), info, verbose="error")
+    name = f"nb-strangers-{time.monotonic_ns()}"
+    with _player(strangers, name):
+        refused(["stream", model, "--name", name, "--timeout", "5"], match="share none")
+
+
+@pytest.mark.slow
+@pytest.mark.bad_input
+def test_stream_refuses_a_stream_faster_than_it_declares(refused, tiny_run):
+    from mne_lsl.lsl import StreamInfo, StreamOutlet
+
+    model = tiny_run.run_dir / "model"
+    name = f"nb-liar-{time.monotonic_ns()}"
+    names = ["F3", "C3", "P3"]  # channels the tiny model knows
+    sinfo = StreamInfo(name, "EEG", 3, 200.0, "float32", name)
+    sinfo.set_channel_names(names)
+    outlet = StreamOutlet(sinfo)
+    stop = threading.Event()
+
+    def push():  # 250 samples a second where 200 are declared
+        while not stop.is_set():
+            outlet.push_chunk(np.zeros((25, len(names)), dtype=np.float32))
+            time.sleep(0.1)
+
+    pusher = threading.Thread(target=push, daemon=True)
+    pusher.start()
+    try:
+        refused(["stream", model, "--name", name, "--timeout", "5"],
+                match="declares 200 Hz but its samples arrive at")
+    finally:
+        stop.set()
+        pusher.join()
