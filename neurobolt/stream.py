@@ -47,6 +47,8 @@ STREAM_FORMAT = "neurobolt-stream-1"
 RESAMPLE_CONTEXT_S = 1.0
 # a stream whose timestamps run this much faster or slower than its declared rate is refused
 RATE_TOLERANCE = 0.02
+# seconds between the stream's timestamps and the samples counted beyond which samples were lost
+MAX_DRIFT_S = 0.5
 # the causal filters: Butterworth sections of this order, designed by MNE
 IIR_ORDER = 4
 NOTCH_HALF_WIDTH_HZ = 1.0
@@ -621,6 +623,7 @@ def _stream(model, model_path, inlet, sinfo, preprocessing, tsv, sidecar, record
     next_onset = None
     last_data = time.monotonic()
     rate_checked = False
+    drift_warned = None
     stopped_by = "duration" if duration else "volumes" if volumes else "stream end"
     started = time.perf_counter()
     try:
@@ -634,6 +637,14 @@ def _stream(model, model_path, inlet, sinfo, preprocessing, tsv, sidecar, record
                         t_first = float(stamps[0])
                         if markers_name is None:
                             next_onset = preprocessing.window_s
+                    # the stream's own clock against the samples counted: a jump means samples
+                    # were lost (onsets are placed by count), said once and kept in the sidecar
+                    drift = float(stamps[0]) - t_first - session.eeg.count / sinfo.sfreq
+                    if abs(drift) > MAX_DRIFT_S and drift_warned is None:
+                        drift_warned = round(drift, 3)
+                        logger.warning("LSL stream '%s': its timestamps run %.2f s from the samples "
+                                       "received (samples lost?); onsets may be misplaced by as "
+                                       "much", sinfo.name, drift)
                     session.add_chunk(np.asarray(data))
                     if record is not None:
                         recorded.append(np.array(data, dtype=np.float64))  # a copy: the inlet reuses its buffer
@@ -695,6 +706,7 @@ def _stream(model, model_path, inlet, sinfo, preprocessing, tsv, sidecar, record
         "complete": True, "n_volumes": len(rows), "stopped_by": stopped_by,
         "left_out_without_full_window": session.left_out, "lost_arrived_too_late": session.lost,
         "wall_s": round(wall, 3), "latency": _latency_summary(np.asarray(latencies)),
+        "clock_drift_s": drift_warned,
     })
     info["stream"].update(first_sample_lsl_time=t_first, seconds_received=session.eeg.seconds)
     if record is not None and recorded:

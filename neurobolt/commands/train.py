@@ -19,6 +19,7 @@ _DIRECT = ("protocol", "split_sheet", "sheet_name", "folds", "model", "preset", 
 TRAIN_FLAGS = {
     **{f"TrainConfig.{name}": "--" + name.replace("_", "-") for name in _DIRECT},
     "TrainConfig.intrascan_pooled": "--pooled",
+    "TrainConfig.channels": "--channels",
     "TrainConfig.baseline": "--no-baseline",
     "TrainConfig.allow_unmatched_sheet_rows": "--allow-unmatched-sheet-rows",
     "TrainConfig.optim.lr": "--lr",
@@ -48,8 +49,9 @@ def _alpha_grid(text: str) -> tuple[float, ...]:
             "positive numbers separated by commas") from None
 
 
-def add_protocol_options(parser: argparse.ArgumentParser) -> None:
-    """The options shared by ``train`` and ``ablate`` (everything that decides a run)."""
+def add_protocol_options(parser: argparse.ArgumentParser, *, channels: bool = True) -> None:
+    """The options shared by ``train`` and ``ablate`` (everything that decides a run);
+    ``channels=False`` leaves out ``--channels`` (ablate's own --channels counts channels)."""
     held_out = parser.add_argument_group("what is held out")
     held_out.add_argument("--protocol", choices=("intrascan", "split", "loso", "kfold"),
                           help="intrascan: time-ordered 80/10/10 parts of every scan (one model per "
@@ -79,6 +81,10 @@ def add_protocol_options(parser: argparse.ArgumentParser) -> None:
     what.add_argument("--rois", nargs="+", metavar="NAME_OR_PATTERN",
                       help="targets by name or shell pattern ('*Visual*'); the release's 'global "
                            "signal clean/raw' too (default: every ROI, in one model)")
+    if channels:
+        what.add_argument("--channels", nargs="+", metavar="NAME", dest="train_channels",
+                          help="train on these EEG channels only, e.g. --channels Fz Cz Pz or "
+                               "Fz,Cz,Pz (default: every channel the cache's scans share)")
     what.add_argument("--ridge-alphas", type=_alpha_grid, metavar="LO:HI | A,B,...",
                       help="the ridge baseline's penalties, chosen per ROI on validation: LO:HI "
                            "for half-decade steps from LO to HI, or a comma-separated list "
@@ -175,6 +181,9 @@ def build_config(args: argparse.Namespace):
     # valid with --model neurobolt even though the default model (spoc) would refuse it alone
     file_values = TrainConfig.read_values(args.config) if args.config else {}
     changes = {name: getattr(args, name) for name in _DIRECT if getattr(args, name) is not None}
+    if getattr(args, "train_channels", None) is not None:  # a word may hold several: Fz,Cz Pz
+        changes["channels"] = [n.strip() for word in args.train_channels for n in word.split(",")
+                               if n.strip()]
     if args.pooled:
         changes["intrascan_pooled"] = True
     if args.no_baseline:

@@ -258,3 +258,26 @@ def spoc_kernels(kernels: np.ndarray, times: np.ndarray, roi_names: list[str], b
     colorbar.ax.tick_params(labelsize=7)
     figure.tight_layout()
     return png_bytes(figure)
+
+
+def channel_count_plot(table: pd.DataFrame) -> bytes:
+    """Mean r against the number of channels (``neurobolt ablate --channels``): each run a dot,
+    the mean over a count's runs a line with its sd, for the model and the ridge baseline on the
+    same channels."""
+    figure = _figure(5.2, 3.4)
+    ax = figure.add_subplot(1, 1, 1)
+    for column, label, color in (("model_mean_r", "model", MODEL_COLOR),
+                                 ("ridge_mean_r", "ridge baseline", RIDGE_COLOR)):
+        if column not in table or table[column].isna().all():
+            continue
+        ax.scatter(table["n_channels"], table[column], s=14, color=color, alpha=0.6, linewidths=0)
+        summary = table.groupby("n_channels")[column].agg(["mean", "std"]).fillna(0.0)
+        ax.errorbar(summary.index, summary["mean"], yerr=summary["std"], color=color, marker="o",
+                    markersize=4, capsize=3, linewidth=1.5, label=label)
+    ax.set_xlabel("EEG channels", fontsize=9)
+    ax.set_ylabel("held-out mean r over ROIs", fontsize=9)
+    ax.set_xticks(sorted(table["n_channels"].unique()))
+    ax.axhline(0.0, color="#e5e7eb", linewidth=0.8, zorder=0)
+    ax.legend(frameon=False, fontsize=8)
+    _style(ax)
+    return png_bytes(figure)

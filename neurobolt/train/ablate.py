@@ -121,3 +121,121 @@ def ablation_markdown(table: pd.DataFrame, max_rois: int = 8) -> str:
     if len(roi_columns) > max_rois:
         lines.append(f"\n({len(roi_columns) - max_rois} more ROIs in ablation.tsv)")
     return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# the channel-count study: the same model and split on fewer electrodes
+
+CHANNEL_STUDY_KIND = "channel-study"
+# a spread-out order of the 10-20 electrodes: the first n are a standard low-density montage
+# (the first 19 are the whole 10-20 set; 8: Cz Fz Pz C3 C4 O1 O2 F3)
+STANDARD_ORDER = ("Cz", "Fz", "Pz", "C3", "C4", "O1", "O2", "F3", "F4", "P3", "P4", "T7", "T8",
+                  "Fp1", "Fp2", "F7", "F8", "P7", "P8", "Oz", "Fpz", "FCz", "CPz", "POz")
+
+
+def parse_channel_counts(text: str) -> list[int | None]:
+    """'8,16,24,ALL' -> [8, 16, 24, None] (None: every channel)."""
+    counts: list[int | None] = []
+    for word in str(text).split(","):
+        word = word.strip()
+        if word.upper() == "ALL":
+            counts.append(None)
+        elif word.isdigit() and int(word) >= 1:
+            counts.append(int(word))
+        else:
+            raise ConfigError(f"channels= must be counts of channels and/or ALL, e.g. 8,16,ALL; "
+                              f"got {text!r}", options=["channels="])
+    if len(set(counts)) != len(counts):
+        raise ConfigError(f"channels= repeats a count: {text!r}", options=["channels="])
+    return counts
+
+
+def channel_subsets(available: list[str], count: int | None, repeats: int, seed: int):
+    """[(kind, channels)]: for ``count`` channels, the standard low-density subset (the first
+    ``count`` of :data:`STANDARD_ORDER` the cache has, completed at random when it has fewer),
+    then ``repeats - 1`` random subsets (seeded); every channel once (count None or all)."""
+    import numpy as np
+
+    from ..data.channels import channel_key
+
+    if count is None or count >= len(available):
+        return [("all", list(available))]
+    by_key = {channel_key(c): c for c in available}
+    standard = [by_key[channel_key(c)] for c in STANDARD_ORDER if channel_key(c) in by_key][:count]
+    rng = np.random.default_rng([seed, count])
+    if len(standard) < count:
+        rest = [c for c in available if c not in standard]
+        standard += list(rng.choice(rest, count - len(standard), replace=False))
+    subsets = [("standard", standard)]
+    while len(subsets) < repeats:
+        subsets.append(("random", list(rng.choice(available, count, replace=False))))
+    order = {c: i for i, c in enumerate(available)}
+    return [(kind, sorted(chosen, key=order.get)) for kind, chosen in subsets]
+
+
+def channel_study(cache, out, config=None, *, counts=(8, 16, 24, None), repeats: int = 3,
+                  resume: bool = False, progress: bool = True) -> pd.DataFrame:
+    """Train ``config`` (default: the default model, spoc) on fewer channels, the same split and
+    seed: for each count, the standard subset and ``repeats - 1`` random ones, each an ordinary run
+    in ``OUT/channels-<count>/<kind>-<k>/`` with its own ridge baseline on those channels. Writes
+    and returns ``channels.tsv``: one row per run (count, repeat, kind, channels, the model's and
+    the ridge's mean r and per-ROI r, wall time). :func:`neurobolt.report.figures.channel_count_plot`
+    draws it (``neurobolt ablate --channels`` writes ``channels.png``)."""
+    from ..data.cache import PreparedDataset
+
+    config = TrainConfig() if config is None else config
+    if config.channels is not None:
+        raise ConfigError("the channel study chooses the channels itself: leave "
+                          "TrainConfig.channels unset", options=["TrainConfig.channels"])
+    if not config.baseline:
+        raise ConfigError("the channel study compares each subset with the ridge baseline on the "
+                          "same channels: TrainConfig.baseline must stay on",
+                          options=["TrainConfig.baseline"])
+    if repeats < 1:
+        raise ConfigError(f"repeats= must be at least 1, got {repeats}", options=["repeats="])
+    counts = parse_channel_counts(counts) if isinstance(counts, str) else list(counts)
+    available = list(PreparedDataset.open(cache).channel_names)
+    too_many = [c for c in counts if c is not None and c > len(available)]
+    if too_many:
+        raise ConfigError(f"channels= asks for {too_many} channels; the cache has "
+                          f"{len(available)}", options=["channels="])
+    out = Path(out).expanduser()
+    exists = check_output_dir(out, CHANNEL_STUDY_KIND, inputs=[cache])
+    if exists and not resume and any(out.glob(f"channels-*/*/{METRICS_FILE}")):
+        raise ConfigError(f"out='{out}' already holds a channel study; pass resume=True to finish "
+                          "it or choose another output folder", options=["out=", "resume=True"])
+    claim_output_dir(out, CHANNEL_STUDY_KIND, inputs=[cache])
+    rows = []
+    for count in counts:
+        for k, (kind, chosen) in enumerate(channel_subsets(available, count, repeats, config.seed)):
+            run_dir = out / f"channels-{'all' if kind == 'all' else count}" / f"{kind}-{k}"
+            if (run_dir / METRICS_FILE).exists():
+                metrics = json.loads((run_dir / METRICS_FILE).read_text())
+            else:
+                logger.info("channel study: %d channels (%s): %s", len(chosen), kind,
+                            " ".join(chosen))
+                metrics = train(cache, run_dir, config.replace(channels=chosen),
+                                resume=resume and run_dir.exists(), progress=progress).metrics
+            # a ridge-only run's model is the ridge baseline itself
+            ridge = metrics if config.model == "ridge" else (metrics.get("baseline") or {})
+            row = {"n_channels": len(chosen), "repeat": k, "kind": kind,
+                   "channels": ",".join(chosen), "model_mean_r": metrics["mean_r"],
+                   "ridge_mean_r": ridge.get("mean_r"), "wall_s": metrics.get("wall_s")}
+            row |= {f"r:{roi}": m["r"] for roi, m in metrics["rois"].items()}
+            row |= {f"ridge_r:{roi}": m["r"] for roi, m in (ridge.get("rois") or {}).items()}
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    atomic_write_text(out / "channels.tsv", table.to_csv(sep="\t", index=False, float_format="%.4f"))
+    atomic_write_text(out / "channels.md", channel_study_markdown(table))
+    return table
+
+
+def channel_study_markdown(table: pd.DataFrame) -> str:
+    """Mean r (± sd over repeats) of the model and the ridge baseline per channel count."""
+    lines = ["| channels | runs | model mean r | ridge mean r | model better |", "|---|---|---|---|---|"]
+    for n, group in table.groupby("n_channels", sort=True):
+        model, ridge = group["model_mean_r"], group["ridge_mean_r"]
+        spread = lambda s: f" ± {s.std(ddof=1):.3f}" if len(s) > 1 else ""  # noqa: E731
+        lines.append(f"| {n} | {len(group)} | {model.mean():.3f}{spread(model)} | "
+                     f"{ridge.mean():.3f}{spread(ridge)} | {(model > ridge).sum()}/{len(group)} |")
+    return "\n".join(lines) + "\n"

@@ -106,6 +106,10 @@ class TrainConfig(Config):
     # ROI names or shell-style patterns (fnmatch); None: every ROI of the cache. The release's
     # 'global signal clean/raw' columns may be named too.
     rois: list[str] | None = None
+    # EEG channels to train on (names, in any spelling of the cache's); None: every channel the
+    # cache's scans share. A model trained on fewer channels predicts from recordings that have
+    # them (the channel-count study of `neurobolt ablate --channels` uses this)
+    channels: list[str] | None = None
     baseline: bool = True  # the ridge band-power baseline beside every number
     # networks averaged into one model (seeds seed, seed+1, ...); None: DEFAULT_ENSEMBLE[model]
     ensemble: int | None = None
@@ -198,6 +202,10 @@ class TrainConfig(Config):
             if isinstance(self.rois, str) or not all(isinstance(r, str) and r for r in self.rois) \
                     or not self.rois:
                 raise _error("rois", "must be a non-empty list of ROI names or patterns")
+        if self.channels is not None:
+            if isinstance(self.channels, str) or not self.channels \
+                    or not all(isinstance(c, str) and c for c in self.channels):
+                raise _error("channels", "must be a non-empty list of channel names")
         if not self.ridge_alphas or not all(a > 0 for a in self.ridge_alphas):
             raise _error("ridge_alphas", "must be positive numbers")
         if self.allow_unmatched_sheet_rows and self.split_sheet is None:

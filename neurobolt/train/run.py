@@ -89,7 +89,7 @@ def train(cache, out, config: TrainConfig | None = None, *, resume: bool = False
     try:
         resolved = _resolve(config, device, dist)
         targets = select_targets(prepared, config.rois)
-        channels = list(prepared.channel_names)
+        channels = select_channels(prepared, config.channels)
         folds = make_folds(prepared, config)
         identity = {"cache": cache_fingerprint(prepared), "channels": channels, "targets": targets,
                     "config": _identity_config(given), "world_size": dist.world_size}
@@ -488,6 +488,26 @@ def _train_spoc(prepared, fold, fold_dir, windows, channels, targets, config, pr
 
 def _values(table, targets: list[str]) -> np.ndarray:
     return table[targets].to_numpy(np.float32)
+
+
+def select_channels(prepared, names) -> list[str]:
+    """The cache's channels a run trains on: all it shares (``names`` None), or those named, in
+    the cache's order and spelling; a name the cache lacks, or given twice, is refused."""
+    from ..data.channels import channel_key
+
+    available = list(prepared.channel_names)
+    if names is None:
+        return available
+    by_key = {channel_key(c): c for c in available}
+    keys = [channel_key(n) for n in names]
+    unknown = [n for n, k in zip(names, keys) if k not in by_key]
+    if unknown:
+        raise ConfigError(f"TrainConfig.channels: {unknown} not among the cache's channels "
+                          f"{available}", options=["TrainConfig.channels"])
+    if len(set(keys)) != len(keys):
+        raise ConfigError(f"TrainConfig.channels names a channel twice: {list(names)}",
+                          options=["TrainConfig.channels"])
+    return [c for c in available if channel_key(c) in set(keys)]
 
 
 def _new_network(channels, targets, config: TrainConfig, resolved: dict):
