@@ -92,7 +92,7 @@ def report(run_dir, atlas=None, atlas_labels=None, out=None, *, noise_ceiling=No
         pngs["spoc_patterns.png"], pngs["spoc_kernels.png"] = model_view[0], model_view[1]
     courses = _time_course_choice(run)
     if courses is not None:
-        pngs["time_courses.png"] = figures.time_courses(*courses)
+        pngs["time_courses.png"] = figures.time_courses(*courses, intervals=_fold_intervals(run, courses))
         if len(run.roi_names) >= MIN_FC_ROIS:
             pngs["connectivity.png"] = figures.connectivity_matrices(courses[0], courses[1],
                                                                      list(run.roi_names))
@@ -226,6 +226,25 @@ def _time_course_choice(run: RunData):
     return frame, shown, rows
 
 
+def _fold_intervals(run: RunData, courses) -> dict | None:
+    """The model's stored prediction intervals for the time-course scan's fold, from that fold's
+    metrics.json (``intervals``: coverage and per-ROI width on the test windows), as
+    ``{"coverage": target, "halfwidth": {roi: half of the width}}``; None without intervals."""
+    import json
+
+    scan = courses[1].split("/")[-1]
+    fold = next((f for f in run.folds if scan in f.predictions), None)
+    metrics = run.metrics
+    if fold is not None and (fold.path / "metrics.json").is_file() and len(run.folds) > 1:
+        metrics = json.loads((fold.path / "metrics.json").read_text())
+    stored = metrics.get("intervals")
+    if not stored or not stored.get("rois"):
+        return None
+    halfwidth = {roi: (None if v.get("width") is None else v["width"] / 2.0)
+                 for roi, v in stored["rois"].items()}
+    return {"coverage": stored["target_coverage"], "halfwidth": halfwidth}
+
+
 # ------------------------------------------------------------------------------ the page
 def _page(run: RunData, cache, ceiling, brain: AtlasMap | None, atlas, courses, pngs, notes,
           spoc_which: str | None = None) -> str:
@@ -331,7 +350,10 @@ def _page(run: RunData, cache, ceiling, brain: AtlasMap | None, atlas, courses, 
     if courses is not None:
         frame, scan, rows = courses
         lead = (f"Held-out scan <code>{e(scan)}</code> (the one with the median model mean r); "
-                "the run's best, median and worst ROI by model r. r values are on this scan.")
+                "the run's best, median and worst ROI by model r. r values are on this scan."
+                + (" The shaded band is the model's calibrated prediction interval (split-conformal "
+                   "on the validation windows); the legend gives the share of this scan's measured "
+                   "values inside it." if _fold_intervals(run, courses) else ""))
         sections.append(("timecourses", "Time courses", html.section(
             "timecourses", "Measured vs predicted", html.image(pngs["time_courses.png"],
                                                                 "time courses"), lead)))

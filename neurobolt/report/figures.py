@@ -79,24 +79,33 @@ def roi_bars(per_roi: pd.DataFrame, ceiling: dict[str, float] | None = None) -> 
     return png_bytes(figure)
 
 
-def time_courses(frame: pd.DataFrame, scan: str, rois: list[tuple[str, str, float, float | None]]
-                 ) -> bytes:
+def time_courses(frame: pd.DataFrame, scan: str, rois: list[tuple[str, str, float, float | None]],
+                 intervals: dict | None = None) -> bytes:
     """Measured vs predicted (and ridge) series of one held-out scan, one panel per ROI.
-    ``rois``: (label, name, model r on this scan, ridge r on this scan or None)."""
+    ``rois``: (label, name, model r on this scan, ridge r on this scan or None); ``intervals``
+    (``{"coverage", "halfwidth": {roi: h}}``): the model's interval drawn as a band, with the share
+    of the measured values inside it."""
     figure = _figure(9.5, 1.0 + 2.0 * len(rois))
     axes = figure.subplots(len(rois), 1, sharex=True, squeeze=False)[:, 0]
     minutes = frame["onset_s"].to_numpy() / 60.0
     for ax, (label, name, r, ridge_r) in zip(axes, rois):
         ax.plot(minutes, frame[f"measured:{name}"], color=MEASURED_COLOR, linewidth=1.3,
                 label="measured")
-        ax.plot(minutes, frame[f"predicted:{name}"], color=MODEL_COLOR, linewidth=1.3,
-                label=f"model (r = {r:.2f})")
+        predicted = frame[f"predicted:{name}"].to_numpy()
+        half = None if intervals is None else intervals["halfwidth"].get(name)
+        if half is not None:
+            measured = frame[f"measured:{name}"].to_numpy()
+            inside = float(np.mean(np.abs(measured - predicted) <= half))
+            ax.fill_between(minutes, predicted - half, predicted + half, color=MODEL_COLOR,
+                            alpha=0.12, linewidth=0,
+                            label=f"{intervals['coverage']:.0%} interval ({inside:.0%} inside)")
+        ax.plot(minutes, predicted, color=MODEL_COLOR, linewidth=1.3, label=f"model (r = {r:.2f})")
         if f"baseline:{name}" in frame:
             ax.plot(minutes, frame[f"baseline:{name}"], color=RIDGE_COLOR, linewidth=1.1,
                     linestyle="--", label=f"ridge (r = {ridge_r:.2f})")
         ax.set_title(f"{label}: {name}", fontsize=9, loc="left")
         # above the panel, right of the title: never over the curves
-        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False, ncol=3,
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False, ncol=4,
                   borderaxespad=0.1)
         ax.grid(color="#f3f4f6")
         _style(ax)

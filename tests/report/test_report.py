@@ -67,6 +67,20 @@ def test_split_run_report_with_the_simulated_atlas(split_run, simulated_small, p
     assert "4 of 4 ROIs drawn" in page and "No atlas was given" not in page
     assert "Ablation" not in page  # no ablation.tsv near this run
     assert f"Held-out scan <code>{test_scan[0]}</code>" in page
+    # the model's calibrated interval is drawn as a band around the predicted time course
+    assert metrics["intervals"] is not None and "The shaded band" in page
+
+
+def test_the_time_course_band_is_the_stored_interval():
+    from neurobolt.report.figures import time_courses
+
+    t = np.arange(60) * 2.0
+    frame = pd.DataFrame({"onset_s": t, "measured:a": np.sin(t / 10), "predicted:a": np.sin(t / 9)})
+    rows = [("best ROI", "a", 0.9, None)]
+    plain = time_courses(frame, "scan", rows)
+    banded = time_courses(frame, "scan", rows, intervals={"coverage": 0.9, "halfwidth": {"a": 0.3}})
+    unbounded = time_courses(frame, "scan", rows, intervals={"coverage": 0.9, "halfwidth": {"a": None}})
+    assert banded != plain and unbounded == plain
 
 
 def test_without_atlas_the_recorded_one_draws_the_map_and_a_rerun_replaces_the_report(
