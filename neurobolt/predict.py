@@ -31,12 +31,14 @@ from .outputs import PREDICTION_FORMAT, atomic_write_json, atomic_write_text, \
 logger = logging.getLogger(__name__)
 
 
-def predict_windows(model, windows, *, batch_size: int = 32, progress: bool = False):
+def predict_windows(model, windows, *, batch_size: int = 32, progress: bool = False,
+                    spread: bool = False):
     """Predict every item of a :class:`~neurobolt.data.windows.WindowDataset`, scan by scan.
 
     Each scan's windows are one recording for the predictor (fed in blocks of ``batch_size``).
     Returns a DataFrame in item order: ``scan_id``, ``row``, ``volume``, ``onset_s``, then one
-    float32 column per ``model.roi_names``.
+    float32 column per ``model.roi_names``. With ``spread=True`` returns ``(table, spread)``: an
+    ensemble's sd over members (items, ROIs) in item order, or None for a single model.
     """
     import pandas as pd
 
@@ -46,15 +48,25 @@ def predict_windows(model, windows, *, batch_size: int = 32, progress: bool = Fa
         raise ConfigError(f"batch_size must be >= 1, got {batch_size}")
     roi_names = list(model.roi_names)
     predicted = np.empty((len(windows), len(roi_names)), dtype=np.float32)
+    spreads = np.empty_like(predicted) if spread else None
     with progress_bar(total=len(windows), desc="predict", unit="window", enabled=progress) as bar:
         for _, items in windows.scan_groups():
             def blocks(items=items):  # sliced again for each pass of a multi-pass predictor
                 return (windows.get_batch(items[first:first + batch_size])[0].numpy()
                         for first in range(0, len(items), batch_size))
 
-            predicted[items] = predict_blocks(model, windows.channels, blocks, len(items), bar)
+            values = predict_blocks(model, windows.channels, blocks, len(items), bar,
+                                    spread=spread)
+            if spread:
+                values, sd = values
+                if sd is None:
+                    spreads = None
+                elif spreads is not None:
+                    spreads[items] = sd
+            predicted[items] = values
     table = windows.info_table()
-    return pd.concat([table, pd.DataFrame(predicted, columns=roi_names)], axis=1)
+    table = pd.concat([table, pd.DataFrame(predicted, columns=roi_names)], axis=1)
+    return (table, spreads) if spread else table
 
 
 def predict_blocks(model, ch_names, blocks, n_windows: int, bar=None, *, spread: bool = False):
@@ -265,7 +277,7 @@ def _predict_recording(model, eeg_file, out, *, marker, marker_regex, tr, start,
     if intervals is not None:  # calibrated on validation by training (evaluate/intervals.py)
         from .evaluate.intervals import HI_SUFFIX, LO_SUFFIX, bounds
 
-        lo, hi = bounds(values, roi_names, intervals)
+        lo, hi = bounds(values, roi_names, intervals, spread)
         columns += [pd.DataFrame(lo, columns=[f"{r}{LO_SUFFIX}" for r in roi_names]),
                     pd.DataFrame(hi, columns=[f"{r}{HI_SUFFIX}" for r in roi_names])]
     table = pd.concat(columns, axis=1)

@@ -379,7 +379,8 @@ class Session:
         if self.intervals is not None:
             from .evaluate.intervals import bounds
 
-            lo, hi = bounds(row["values"][None], self.roi_names, self.intervals)
+            spread = None if row["spread"] is None else np.asarray(row["spread"])[None]
+            lo, hi = bounds(row["values"][None], self.roi_names, self.intervals, spread)
             values += list(map(float, lo[0])) + list(map(float, hi[0]))
         return values + [1.0 if row["calibration"] else 0.0]
 

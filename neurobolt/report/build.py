@@ -352,7 +352,8 @@ def _page(run: RunData, cache, ceiling, brain: AtlasMap | None, atlas, courses, 
         lead = (f"Held-out scan <code>{e(scan)}</code> (the one with the median model mean r); "
                 "the run's best, median and worst ROI by model r. r values are on this scan."
                 + (" The shaded band is the model's calibrated prediction interval (split-conformal "
-                   "on the validation windows); the legend gives the share of this scan's measured "
+                   "on the validation windows; an ensemble's ROIs scaled by its spread are drawn "
+                   "at their mean width); the legend gives the share of this scan's measured "
                    "values inside it." if _fold_intervals(run, courses) else ""))
         sections.append(("timecourses", "Time courses", html.section(
             "timecourses", "Measured vs predicted", html.image(pngs["time_courses.png"],

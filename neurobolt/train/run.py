@@ -266,20 +266,24 @@ def run_fold(prepared, fold: Fold, fold_dir: Path, config: TrainConfig, resolved
                                              progress=progress, clock=clock)
         # the validation windows once more: the chosen model's validation r, and its calibrated
         # intervals (split-conformal half-widths, neurobolt.evaluate.intervals), which travel with it
-        val_predicted = _values(predict_windows(model, val, batch_size=config.eval_batch_size),
-                                targets)
+        # (an ensemble's scaled by its members' spread where that is narrower on validation)
+        val_table, val_spread = predict_windows(model, val, batch_size=config.eval_batch_size,
+                                                spread=True)
+        val_predicted = _values(val_table, targets)
         val_measured = val.targets()
         validation["mean_r"] = _finite_or_none(mean_r_over_scans(
             val_predicted, val_measured, val.scan_groups(), targets))
-        model.extra = {**(model.extra or {}),
-                       "intervals": calibration(val_predicted, val_measured, targets)}
+        model.extra = {**(model.extra or {}), "intervals": calibration(
+            val_predicted, val_measured, targets, spread=val_spread)}
         if dist.is_main:
             export_model(model, fold_dir / MODEL_DIR)
             if len(members) > 1:  # the members are in the ensemble's folder now
                 for k in range(len(members)):
                     shutil.rmtree(_member_dir(fold_dir, k, len(members)) / MODEL_DIR,
                                   ignore_errors=True)
-        predicted = _values(predict_windows(model, test, batch_size=config.eval_batch_size), targets)
+        test_table, test_spread = predict_windows(model, test, batch_size=config.eval_batch_size,
+                                                  spread=True)
+        predicted = _values(test_table, targets)
         best_epochs = [m.get("best_epoch") for m in members]  # None for spoc (steps, per member)
         if all(epoch is None for epoch in best_epochs):
             best_epochs = [None]
@@ -306,7 +310,8 @@ def run_fold(prepared, fold: Fold, fold_dir: Path, config: TrainConfig, resolved
         "epochs": config.epochs, "steps": config.steps,
         "validation": validation, "warnings": validation_warnings(validation, config.model),
         # the calibrated intervals' coverage on the test windows (the model's own; not ridge's)
-        "intervals": (interval_metrics(predicted, measured, targets, model.extra["intervals"])
+        "intervals": (interval_metrics(predicted, measured, targets, model.extra["intervals"],
+                                       spread=test_spread)
                       if config.model != "ridge" else None),
         **summary, "wall_s": round(time.perf_counter() - fold_started, 2),
     }

@@ -35,6 +35,37 @@ def test_split_conformal_coverage_on_exchangeable_windows(seed):
     assert widths[0] < widths[1] < widths[2]
 
 
+@pytest.mark.parametrize("seed", [0, 1])
+def test_an_ensembles_spread_scales_the_interval_where_it_tracks_the_error(seed):
+    """ROI 'a': the error's size follows the members' spread (normalised intervals are narrower at
+    the same coverage, and chosen); ROI 'b': the spread says nothing (the constant width is kept)."""
+    rng = np.random.default_rng(seed)
+    names = ["a", "b"]
+
+    def draw(n):
+        spread = rng.uniform(0.1, 2.0, size=(n, 2))
+        truth = rng.normal(size=(n, 2))
+        error = rng.normal(size=(n, 2)) * np.stack([spread[:, 0], np.ones(n)], axis=1)
+        return truth + error, truth, spread
+
+    predicted, measured, spread = draw(500)
+    stored = calibration(predicted, measured, names, spread=spread)
+    assert set(stored["scaled"]) == {"a"} and "scaled by the ensemble's spread" in stored["method"]
+    test_predicted, test_measured, test_spread = draw(4000)
+    scaled = interval_metrics(test_predicted, test_measured, names, stored, spread=test_spread)
+    constant = interval_metrics(test_predicted, test_measured, names, stored)  # no spread given
+    tolerance = coverage_tolerance(0.9, 4000, 500)
+    for result in (scaled, constant):
+        for name in names:
+            assert abs(result["rois"][name]["coverage"] - 0.9) <= tolerance, result["rois"]
+    assert scaled["rois"]["a"]["width"] < 0.9 * constant["rois"]["a"]["width"]
+    assert scaled["rois"]["b"]["width"] == constant["rois"]["b"]["width"]
+    assert scaled["scaled_rois"] == ["a"] and constant["scaled_rois"] == []
+    lo, hi = bounds(test_predicted[:2], names, stored, test_spread[:2])
+    np.testing.assert_allclose(hi[:, 0] - test_predicted[:2, 0], stored["scaled"]["a"]["q"]
+                               * (test_spread[:2, 0] + stored["scaled"]["a"]["offset"]), rtol=1e-5)
+
+
 def test_halfwidth_is_the_conformal_order_statistic():
     residual = np.arange(1, 20, dtype=float)[:, None]  # 19 windows: rank ceil(20 * 0.9) = 18
     assert conformal_halfwidths(residual, np.zeros_like(residual), 0.9)[0] == 18.0
