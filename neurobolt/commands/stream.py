@@ -108,4 +108,12 @@ def run(args: argparse.Namespace) -> int:
         written.append(info["record"])
     if written:
         print("wrote: " + ", ".join(written))
+    if info["stopped_by"] == "stream end" and (args.duration or args.volumes):
+        from ..errors import InputError
+
+        asked = (f"--volumes {args.volumes}" if args.volumes else f"--duration {args.duration:g}")
+        raise InputError(f"LSL stream '{info['stream']['name']}' stopped sending EEG after "
+                         f"{info['stream']['seconds_received']:.1f} s, before {asked}; the "
+                         f"{info['n_volumes']} volumes predicted until then are saved"
+                         + (f" ({', '.join(written)})" if written else ""))
     return 0

@@ -245,6 +245,22 @@ def test_stream_refuses_bad_input(refused, tiny_run, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.bad_input
+def test_a_stream_that_stops_mid_run_saves_what_was_predicted(refused, tiny_run, heldout_scan,
+                                                              tmp_path):
+    _, eeg, _ = heldout_scan
+    raw = mne.io.read_raw_brainvision(eeg, preload=True, verbose="error").crop(0, 21)
+    name = f"nb-short-{time.monotonic_ns()}"
+    with _player(raw, name):
+        refused(["stream", tiny_run.run_dir / "model", "--name", name, "--volumes", "50",
+                 "--idle-timeout", "1", "--no-outlet", "--out", tmp_path / "live.tsv"],
+                match="stopped sending EEG after .* before --volumes 50; the 1 volumes predicted")
+    live = pd.read_csv(tmp_path / "live.tsv", sep="\t")
+    assert list(live["onset_s"]) == [16.0]  # the onset at 18.1 s needed EEG until 21.6 s
+    assert json.loads((tmp_path / "live.json").read_text())["stopped_by"] == "stream end"
+
+
+@pytest.mark.slow
+@pytest.mark.bad_input
 def test_stream_refuses_a_stream_faster_than_it_declares(refused, tiny_run):
     from mne_lsl.lsl import StreamInfo, StreamOutlet
 
