@@ -88,19 +88,25 @@ def write_subject_sheet(path: Path, subjects) -> Path:
     return path
 
 
+def tiny_split_config(sheet: Path):
+    """The config of :func:`tiny_split_run`: the published recipe and readout (one epoch of it gives
+    predictions that vary from window to window; per-ROI queries start from a shared query and
+    need longer), one temporal-spatial block, the ridge baseline."""
+    from neurobolt.train import TrainConfig
+
+    return TrainConfig(model="neurobolt", recipe="finetune", preset="tiny", epochs=1,
+                       batch_size=16, model_overrides={"depth": 1}, split_sheet=str(sheet))
+
+
 @pytest.fixture(scope="session")
 def tiny_split_run(tmp_path_factory, prepared_small):
     """One tiny training run (1 epoch, one block, ridge baseline) on the small study, split by
-    subject (write_subject_sheet), shared by the prediction and report tests."""
-    from neurobolt.train import TrainConfig, train
+    subject (write_subject_sheet), shared by the training, prediction and report tests."""
+    from neurobolt.train import train
 
     sheet = write_subject_sheet(tmp_path_factory.mktemp("sheet") / "split.tsv", prepared_small.subjects)
-    # the published recipe and readout: one epoch of it gives predictions that vary from window
-    # to window (per-ROI queries start from a shared query and need longer)
-    config = TrainConfig(model="neurobolt", recipe="finetune", preset="tiny", epochs=1,
-                         batch_size=16, model_overrides={"depth": 1},
-                         split_sheet=str(sheet))
-    return train(prepared_small.root, tmp_path_factory.mktemp("runs") / "run", config, progress=False)
+    return train(prepared_small.root, tmp_path_factory.mktemp("runs") / "run",
+                 tiny_split_config(sheet), progress=False)
 
 
 # A Python option name as neurobolt's messages write them: qualified (OnsetOptions.tr) or as a

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -70,6 +71,10 @@ def test_resume_after_sigkill_reaches_the_same_metrics(prepared_small, tmp_path)
     a = json.loads((tmp_path / "whole" / "metrics.json").read_text())
     b = json.loads((run / "metrics.json").read_text())
     assert a["best_epoch"] == b["best_epoch"]
+    # the from-scratch recipe keeps the epoch with the highest validation mean r
+    whole_log = [json.loads(x) for x in (tmp_path / "whole" / "log.jsonl").read_text().splitlines()]
+    assert json.loads((run / "config.json").read_text())["resolved"]["selection"] == "val_r"
+    assert a["best_epoch"] == 1 + int(np.argmax([r["val_mean_r"] for r in whole_log]))
     assert a["rois"] == b["rois"] and a["mean_r"] == b["mean_r"]
     assert len((run / "log.jsonl").read_text().splitlines()) == 4
     assert [json.loads(x)["val_loss"] for x in (run / "log.jsonl").read_text().splitlines()] == \
