@@ -2,7 +2,7 @@
 
 * ``model_step_samples_per_s``: forward + MSE + backward + AdamW (the optimiser training builds)
   on one batch held in memory: the most the loop could reach.
-* ``loop_samples_per_s``: ``neurobolt.train.loop.fit`` for one epoch over a prepared cache on disk
+* ``loop_samples_per_s``: ``neurobolt.training.loop.fit`` for one epoch over a prepared cache on disk
   (windows sliced from the memory-mapped EEG by ``WindowDataset.get_batch`` through the
   DataLoader), validation excluded.
 * ``loader_fraction``: the share of the loop's time spent waiting for batches.
@@ -49,10 +49,10 @@ def main() -> None:
     from neurobolt.data import PreparedDataset, WindowDataset, prepare
     from neurobolt.model import build_model
     from neurobolt.simulate import SimulationConfig, simulate_study
-    from neurobolt.train import TrainConfig
-    from neurobolt.train.distributed import Distributed
-    from neurobolt.train.loop import fit
-    from neurobolt.train.optim import build_optimizer, learning_rate, set_learning_rate
+    from neurobolt.training import TrainConfig
+    from neurobolt.training.distributed import Distributed
+    from neurobolt.training.loop import fit
+    from neurobolt.training.optim import build_optimizer, learning_rate, set_learning_rate
 
     device = torch.device("cuda" if args.device == "auto" and torch.cuda.is_available()
                           else ("cpu" if args.device == "auto" else args.device))
@@ -117,7 +117,7 @@ def main() -> None:
 
         def spoc_rate() -> tuple[float, float]:
             from neurobolt.model import SpocConfig
-            from neurobolt.train.spoc import GridSpectra, SpocRecipe, fit_spoc
+            from neurobolt.training.spoc import GridSpectra, SpocRecipe, fit_spoc
 
             spoc_config = SpocConfig(ch_names=tuple(prepared.channel_names),
                                      roi_names=tuple(prepared.roi_names), kernel_rank=1)

@@ -6,7 +6,7 @@
 #   bash experiments/accuracy_runs.sh WORKDIR [ROWS...]
 #
 # ROWS (default: all): spoc spoc1 nb_scratch nb_scratch_mean nb_finetune nb_scratch_x3 spoc_test05
-#   nb_test05 nb_scratch_raw nb_scratch_raw_mean nb_scratch_raw_x3
+#   nb_test05 nb_scratch_raw nb_scratch_raw_mean nb_scratch_raw_x3 nb_spec nb_spec_x3
 # The *_raw rows are the from-scratch recipe as it was before --spectral-norm recording and batch 16
 # became its defaults (the README's earlier network rows).
 # spoc_test05 (and nb_test05, the network) is the default model and ridge with the roles of two
@@ -19,7 +19,7 @@
 set -euo pipefail
 work=${1:?usage: accuracy_runs.sh WORKDIR [ROWS...]}
 shift
-rows=("${@:-spoc spoc1 nb_scratch nb_scratch_mean nb_finetune nb_scratch_x3 spoc_test05 nb_test05 nb_scratch_raw nb_scratch_raw_mean nb_scratch_raw_x3}")
+rows=("${@:-spoc spoc1 nb_scratch nb_scratch_mean nb_finetune nb_scratch_x3 spoc_test05 nb_test05 nb_scratch_raw nb_scratch_raw_mean nb_scratch_raw_x3 nb_spec nb_spec_x3}")
 rows=(${rows[@]})
 mkdir -p "$work/runs"
 cd "$work"
@@ -45,6 +45,10 @@ options() {  # the train options of a row
         nb_scratch_raw_x3) echo "--model neurobolt --spectral-norm none --batch-size 64 --ensemble 3 --precision fp32" ;;
         spoc_test05) echo "" ;;                            # the default, another test subject
         nb_test05) echo "--model neurobolt" ;;             # the network, another test subject
+        # the network's spectral branch alone, 12 epochs (chosen on validation by
+        # experiments/scratch_recipe_probe.sh), one network and an ensemble of 3
+        nb_spec) echo "--model neurobolt --branches spectral --epochs 12" ;;
+        nb_spec_x3) echo "--model neurobolt --branches spectral --epochs 12 --ensemble 3" ;;
         *) echo "unknown row $1" >&2; exit 2 ;;
     esac
 }

@@ -35,6 +35,8 @@ LABELS = {
     "nb_scratch_raw_x3": "NeuroBOLT, earlier from-scratch recipe, ensemble of 3",
     "spoc_test05": "spoc ensemble, second held-out subject (sub-05 tests, sub-06 validates; BIDS)",
     "nb_test05": "NeuroBOLT from scratch, second held-out subject (sub-05 tests, sub-06 validates; BIDS)",
+    "nb_spec": "NeuroBOLT's spectral branch alone, from-scratch recipe, 12 epochs",
+    "nb_spec_x3": "NeuroBOLT's spectral branch alone, ensemble of 3",
 }
 
 
@@ -47,10 +49,19 @@ def ceiling(work: Path, study: str, metrics: dict) -> float:
 
 
 def collect(work: Path) -> pd.DataFrame:
+    """One record per run. A run made without the ridge baseline (a validation probe of
+    experiments/scratch_recipe_probe.sh copied into place) takes it from the study's spoc run:
+    the same cache and split sheet give the same ridge."""
     records = []
     for path in sorted(work.glob("runs/*/*/metrics.json")):
         study, row = path.parent.parent.name, path.parent.name
         m = json.loads(path.read_text())
+        if m.get("baseline") is None:
+            same = json.loads((path.parent.parent / "spoc" / "metrics.json").read_text())
+            assert same["split"] == m["split"], (path, "split differs from the spoc run's")
+            m["baseline"] = same["baseline"]
+            m["validation"] = {**(m.get("validation") or {}),
+                               "baseline_mean_r": same["validation"]["baseline_mean_r"]}
         model = np.array([m["rois"][r]["r"] for r in sorted(m["rois"])])
         ridge = np.array([m["baseline"]["rois"][r]["r"] for r in sorted(m["rois"])])
         records.append({

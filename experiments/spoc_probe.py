@@ -27,7 +27,7 @@ from neurobolt.evaluate.baseline import fit_ridge_baseline
 from neurobolt.evaluate.metrics import mean_r_over_scans
 from neurobolt.model.spoc import SpocConfig
 from neurobolt.predict import predict_windows
-from neurobolt.train.spoc import GridSpectra, SpocRecipe, fit_spoc
+from neurobolt.training.spoc import GridSpectra, SpocRecipe, fit_spoc
 
 
 def mean_r(predicted: np.ndarray, windows: WindowDataset) -> float:

@@ -1,6 +1,11 @@
 """neurobolt: synthesize fMRI BOLD ROI time series from scalp EEG.
 
-The public API is imported lazily so that ``import neurobolt`` (and ``neurobolt --help``) stays fast.
+Every public name is a function or a class, one per step of the pipeline: ``simulate_study``,
+``prepare``, ``train``, ``predict_recording``, ``stream_predictions``, ``report``, the estimator
+``EEGtoBOLD`` and the typed configs. The packages that implement them are named apart
+(``data``, ``training``, ``reporting``), so a name never changes meaning once a package is
+imported. The public API is imported lazily so that ``import neurobolt`` (and ``neurobolt --help``)
+stays fast.
 """
 from __future__ import annotations
 
@@ -20,9 +25,12 @@ _LAZY = {
     "prepare": ".data",
     "PrepareConfig": ".data",
     "Preprocessing": ".data",
-    "TrainConfig": ".train",
+    "train": ".training",
+    "TrainConfig": ".training",
     "predict_recording": ".predict",
-    "write_report": ".report",
+    "stream_predictions": ".stream",
+    "report": ".reporting",
+    "write_report": ".reporting",
     "NeuroboltError": ".errors",
 }
 

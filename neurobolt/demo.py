@@ -53,7 +53,7 @@ class DemoConfig(Config):
 
     def train_config(self, split_sheet: str | None):
         """The TrainConfig of the demo's run (subject split from ``split_sheet``)."""
-        from .train import TrainConfig
+        from .training import TrainConfig
 
         given = {name: getattr(self, name) for name in ("ensemble", "steps", "preset", "epochs",
                                                          "batch_size")
@@ -117,9 +117,9 @@ def run_demo(out_dir: str | Path = "neurobolt_demo", config: DemoConfig | None =
     from .evaluate.evaluate import evaluate_run, read_predictions
     from .outputs import atomic_write_json
     from .predict import predict_recording
-    from .report import write_report
+    from .reporting import write_report
     from .simulate import SimulationConfig, simulate_study
-    from .train import train
+    from .training import train
 
     config = config or DemoConfig()
     config.validate()

@@ -9,7 +9,7 @@
 ``X`` is (windows, channels, 3200): the 16 s of EEG in µV at 200 Hz before each fMRI volume, ``y``
 (windows, ROIs) the ROI values of those volumes, ``groups`` the recording of each window. ``fit``
 also takes a prepared cache (``neurobolt prepare``) and a split sheet, as ``neurobolt train`` does.
-Parameters are those of :class:`~neurobolt.train.TrainConfig`, so ``get_params``/``set_params``
+Parameters are those of :class:`~neurobolt.training.TrainConfig`, so ``get_params``/``set_params``
 (scikit-learn's ``BaseEstimator``) let ``clone``, ``GroupKFold`` and ``cross_val_score`` use it.
 
 How an in-memory fit chooses: the models pick their epoch, step and ridge penalty on validation
@@ -54,7 +54,7 @@ class EEGtoBOLD(RegressorMixin, BaseEstimator):
     ----------
     model : ``"spoc"`` (default), ``"neurobolt"`` or ``"ridge"``.
     ensemble, epochs, steps, preset, recipe, lr, batch_size, shift_s, channel_dropout, seed,
-    device, precision : as :class:`~neurobolt.train.TrainConfig` (None: the model's recipe).
+    device, precision : as :class:`~neurobolt.training.TrainConfig` (None: the model's recipe).
     ch_names : the channel names of in-memory windows, when ``fit`` is not given them (so that
         ``cross_val_score`` needs to pass only ``groups``).
     validation_group : the recording (group) held out to choose epochs, steps and penalties in an
@@ -94,7 +94,7 @@ class EEGtoBOLD(RegressorMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ training
     def _train_config(self, *, in_memory: bool, split_sheet: str | None):
-        from .train import OptimConfig, TrainConfig
+        from .training import OptimConfig, TrainConfig
 
         p = {k: _jsonable(v) for k, v in self.get_params().items()}  # numpy values as Python's
         shift_s = p["shift_s"] if p["shift_s"] is not None or p["model"] == "ridge" else (
@@ -123,7 +123,7 @@ class EEGtoBOLD(RegressorMixin, BaseEstimator):
         """
         from .data.cache import PreparedDataset
         from .model import load_model
-        from .train import train
+        from .training import train
 
         work = Path(tempfile.mkdtemp(prefix="neurobolt-fit-"))
         in_memory = not isinstance(X, (str, Path, PreparedDataset))

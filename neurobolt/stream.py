@@ -49,6 +49,8 @@ RESAMPLE_CONTEXT_S = 1.0
 RATE_TOLERANCE = 0.02
 # seconds between the stream's timestamps and the samples counted beyond which samples were lost
 MAX_DRIFT_S = 0.5
+# seconds of the stream's timestamps after which its rate is checked against the declared one
+RATE_CHECK_S = 5.0
 # the causal filters: Butterworth sections of this order, designed by MNE
 IIR_ORDER = 4
 NOTCH_HALF_WIDTH_HZ = 1.0
@@ -105,7 +107,7 @@ class OnlineEEG:
 
     def __init__(self, ch_names, stream_sfreq: float, options, window_s: float,
                  filters: str = "exact"):
-        from .data.eeg import fir_length_s
+        from .data.eeg import fir_lengths_s
 
         if filters not in FILTER_MODES:
             raise ConfigError(f"filters= must be one of {FILTER_MODES}, got {filters!r}",
@@ -121,9 +123,11 @@ class OnlineEEG:
         reach = 10 * max(self.up, self.down) * self.up / self.down  # the resampler's, output samples
         band = dict(highpass=options.highpass, lowpass=options.lowpass, notch=options.notch)
         if filters == "exact":
-            length = fir_length_s(self.model_sfreq, **band)
-            self.before = self._round_up((length + 1.0) * self.model_sfreq + reach)
-            self.after = self._round_up(0.5 * length * self.model_sfreq + reach + 0.1 * self.model_sfreq)
+            # the band-pass and the notch run one after the other: their reaches add up
+            lengths = fir_lengths_s(self.model_sfreq, **band)
+            self.before = self._round_up((sum(lengths) + 1.0) * self.model_sfreq + reach)
+            self.after = self._round_up(0.5 * sum(lengths) * self.model_sfreq + reach
+                                        + 0.1 * self.model_sfreq)
             self.sections = []
         else:
             self.before = self._round_up(RESAMPLE_CONTEXT_S * self.model_sfreq + reach)
@@ -132,8 +136,11 @@ class OnlineEEG:
         self._states: list[np.ndarray | None] = [None] * len(self.sections)
         span = (self.window + self.before + self.after) * self.down // self.up
         self.keep = span + int(math.ceil(2.0 * stream_sfreq)) + self.down  # + 2 s: late onsets
-        self.data = np.zeros((len(self.ch_names), 0), dtype=np.float64)
-        self.first = 0  # stream index of data[:, 0]
+        # the kept EEG: self._buffer[:, :self._fill], twice the span so that dropping old samples
+        # (one copy of the kept part) happens once per `keep` samples received, not per chunk
+        self._buffer = np.zeros((len(self.ch_names), 2 * self.keep), dtype=np.float64)
+        self._fill = 0
+        self.first = 0  # stream index of the first kept sample
         self.count = 0  # samples received
 
     def _round_up(self, samples: float) -> int:
@@ -154,20 +161,29 @@ class OnlineEEG:
         from scipy.signal import sosfilt, sosfilt_zi
 
         x = np.asarray(chunk_uV, dtype=np.float64)
-        if x.ndim != 2 or x.shape[0] != self.data.shape[0]:
-            raise ValueError(f"chunk must be ({self.data.shape[0]}, n), got {x.shape}")
+        if x.ndim != 2 or x.shape[0] != len(self.ch_names):
+            raise ValueError(f"chunk must be ({len(self.ch_names)}, n), got {x.shape}")
         if not x.shape[1]:
             return
         for k, sos in enumerate(self.sections):
             if self._states[k] is None:  # start in the steady state of the first sample
                 self._states[k] = sosfilt_zi(sos)[:, None, :] * x[None, :, :1]
             x, self._states[k] = sosfilt(sos, x, axis=-1, zi=self._states[k])
-        self.data = np.concatenate([self.data, x], axis=1)
-        self.count += x.shape[1]
-        drop = self.data.shape[1] - self.keep
-        if drop > 0:
+        for start in range(0, x.shape[1], self.keep):  # a chunk longer than what is kept
+            self._store(x[:, start:start + self.keep])
+
+    def _store(self, x: np.ndarray) -> None:
+        n = x.shape[1]
+        if self._fill + n > self._buffer.shape[1]:  # drop what no window needs any more
+            drop = self._fill + n - self.keep
             drop -= drop % self.down  # keep `first` on the resampler's grid
-            self.data, self.first = self.data[:, drop:], self.first + drop
+            drop = min(max(drop, 0), self._fill)
+            self._buffer[:, :self._fill - drop] = self._buffer[:, drop:self._fill]
+            self._fill -= drop
+            self.first += drop
+        self._buffer[:, self._fill:self._fill + n] = x
+        self._fill += n
+        self.count += n
 
     def window_at(self, onset_s: float):
         """The window before ``onset_s``: an array (C, window) µV; None while the EEG it needs has
@@ -184,7 +200,7 @@ class OnlineEEG:
             return None
         if first_in < self.first:
             return "lost"
-        segment = self.data[:, first_in - self.first:last_in - self.first]
+        segment = self._buffer[:, first_in - self.first:last_in - self.first]
         out = self._prepare(segment)
         window = out[:, start - low:end - low]
         if window.shape[1] != self.window:
@@ -238,6 +254,19 @@ class OnlinePredictor:
             return self._emit(window[None])
         self.held.append(window)
         if len(self.held) < self.calibration:
+            return np.zeros((0, self.n_rois), dtype=np.float32), None
+        block = np.stack(self.held)
+        self.held = None
+        for pass_index in range(self.passes - 1):
+            self.predictor.observe(block, pass_index)
+        return self._emit(block)
+
+    def finish_calibration(self):
+        """Predict the volumes held so far (at least 2) with the statistics they give: a session
+        that stops during calibration; ``(values, spread)``, no rows when fewer are held."""
+        if not self.calibrating or len(self.held) < 2:
+            if self.calibrating:
+                self.held = None
             return np.zeros((0, self.n_rois), dtype=np.float32), None
         block = np.stack(self.held)
         self.held = None
@@ -319,10 +348,30 @@ class Session:
         self.left_out: list[float] = []
         self.lost: list[float] = []
 
-    def add_chunk(self, raw_chunk) -> None:
-        """(n, all stream channels) as the stream delivers them, in its units."""
+    def add_chunk(self, raw_chunk, source: str = "the stream") -> None:
+        """(n, all stream channels) as the stream delivers them, in its units. A NaN or infinite
+        sample is refused (it would poison the filters' state and every later window)."""
         chunk = np.asarray(raw_chunk, dtype=np.float64)[:, self.plan.picks].T * self.plan.to_uV[:, None]
+        finite = np.isfinite(chunk).all(axis=1)
+        if not finite.all():
+            bad = [name for name, ok in zip(self.plan.used, finite) if not ok]
+            raise InputError(f"{source}: NaN or infinite samples in channel(s) {', '.join(bad)} "
+                             f"after {self.eeg.seconds:.1f} s; fix the amplifier's output or map "
+                             f"those channels away")
         self.eeg.append(chunk)
+
+    def finish_calibration(self, now: float) -> list[dict]:
+        """When a session stops during calibration: its held volumes predicted with the statistics
+        they give (at least 2 volumes; fewer are dropped), flagged as calibration volumes."""
+        held = len(self.predictor.held or [])
+        values, spread = self.predictor.finish_calibration()
+        if held:
+            logger.warning("the session stopped during calibration: %s", (
+                f"its {held} volumes are predicted with their own statistics" if len(values)
+                else f"{held} volume(s) are too few to predict"))
+        onsets, self.held_onsets = self.held_onsets, []
+        return [{"onset_s": t, "values": values[k], "spread": None if spread is None else spread[k],
+                 "calibration": True, "ready": now} for k, t in enumerate(onsets[:len(values)])]
 
     def add_onset(self, onset_s: float, known_at: float) -> None:
         self.pending.append((float(onset_s), float(known_at)))
@@ -436,6 +485,9 @@ def _resolve(name=None, stype=None, source_id=None, timeout: float = 10.0, *, wh
     if name is None and stype is None and source_id is None:
         raise ConfigError(f"name the {what}: name=, stype= or source_id=", options=["name=", "stype="])
     found = resolve_streams(timeout=timeout, name=name, stype=stype, source_id=source_id)
+    if found:  # resolving returns at the first match: a second look for others, briefly
+        found = resolve_streams(timeout=min(1.0, timeout), name=name, stype=stype,
+                                source_id=source_id, minimum=2) or found
     described = ", ".join(f"{k} '{v}'" for k, v in
                           (("named", name), ("of type", stype), ("with source id", source_id)) if v)
     if not found:
@@ -446,6 +498,14 @@ def _resolve(name=None, stype=None, source_id=None, timeout: float = 10.0, *, wh
                          f"({', '.join(s.name + '@' + s.hostname for s in found)}); name one by "
                          f"its source_id")
     return found[0]
+
+
+def _open(inlet, sinfo, timeout: float) -> None:
+    try:
+        inlet.open_stream(timeout=timeout)
+    except TimeoutError:
+        raise InputError(f"LSL stream '{sinfo.name}' could not be opened within {timeout:g} s "
+                         f"(it stopped, or its host is unreachable)") from None
 
 
 def list_streams(timeout: float = 2.0) -> list[dict]:
@@ -537,9 +597,13 @@ def stream_predictions(model, *, name=None, stype=None, source_id=None, markers_
                          "stream, not a marker stream")
     inlet = StreamInlet(sinfo, max_buffered=int(max(60, 4 * preprocessing.window_s)),
                         processing_flags=["clocksync", "dejitter", "monotize"])
-    inlet.open_stream(timeout=timeout)
+    _open(inlet, sinfo, timeout)
     try:
-        sinfo = inlet.get_sinfo(timeout=timeout)  # the full description: channel names, units
+        try:
+            sinfo = inlet.get_sinfo(timeout=timeout)  # the full description: channel names, units
+        except TimeoutError:
+            raise InputError(f"LSL stream '{sinfo.name}' did not send its description within "
+                             f"{timeout:g} s") from None
         return _stream(model, model_path, inlet, sinfo, preprocessing, tsv, sidecar, record,
                        markers_name=markers_name, marker=marker, step=step,
                        calibration=calibration, filters=filters, duration=duration,
@@ -568,6 +632,11 @@ def _stream(model, model_path, inlet, sinfo, preprocessing, tsv, sidecar, record
     session = Session(model, plan, float(sinfo.sfreq), preprocessing, calibration=calibration,
                       filters=filters)
     if session.predictor.calibration:
+        if volumes is not None and volumes < session.predictor.calibration:
+            raise ConfigError(f"volumes={volumes} is below calibration={session.predictor.calibration}"
+                              f": this model predicts its first calibration volumes together; "
+                              f"ask for more volumes or a shorter calibration",
+                              options=["volumes=", "calibration="])
         logger.info("calibration: the first %d volumes set the recording statistics; they are "
                     "predicted together when the period ends", session.predictor.calibration)
 
@@ -575,7 +644,7 @@ def _stream(model, model_path, inlet, sinfo, preprocessing, tsv, sidecar, record
     if markers_name is not None:
         minfo = _resolve(markers_name, None, None, timeout, what="marker stream")
         marker_inlet = StreamInlet(minfo, processing_flags=["clocksync"])
-        marker_inlet.open_stream(timeout=timeout)
+        _open(marker_inlet, minfo, timeout)
 
     columns = session.columns()
     out_stream = None
@@ -621,14 +690,32 @@ def _stream(model, model_path, inlet, sinfo, preprocessing, tsv, sidecar, record
     rows: list[list[float]] = []
     latencies: list[float] = []
     t_first = None  # LSL time of the stream's first received sample
-    next_onset = None
+    n_clock = 0  # TR clock: onsets placed so far (onset k at window_s + k * step, as offline)
     last_data = time.monotonic()
     rate_checked = False
     drift_warned = None
-    stopped_by = "duration" if duration else "volumes" if volumes else "stream end"
+    stopped_by = "stream end"
     started = time.perf_counter()
-    try:
-        with progress_bar(total=volumes, desc="stream", unit="volume", enabled=progress) as bar:
+
+    def publish(row: dict) -> None:
+        values = session.row_values(row)
+        if out_stream is not None:
+            out_stream.push_sample(np.asarray(values[1:-1], dtype=np.float32),
+                                   timestamp=t_first + row["onset_s"])
+        published = local_clock()
+        latency = published - row["ready"] if not row["calibration"] else float("nan")
+        timing = [latency, published - (t_first + row["onset_s"])]
+        if handle is not None:
+            handle.write("\t".join(f"{v:.9g}" for v in values + timing) + "\n")
+            handle.flush()
+        rows.append(values + timing)
+        if not row["calibration"]:
+            latencies.append(latency)
+        bar.update(1)
+
+    bar = progress_bar(total=volumes, desc="stream", unit="volume", enabled=progress)
+    with bar:
+        try:
             while True:
                 data, stamps = inlet.pull_chunk(timeout=0.0)
                 now = local_clock()
@@ -636,8 +723,6 @@ def _stream(model, model_path, inlet, sinfo, preprocessing, tsv, sidecar, record
                     last_data = time.monotonic()
                     if t_first is None:
                         t_first = float(stamps[0])
-                        if markers_name is None:
-                            next_onset = preprocessing.window_s
                     # the stream's own clock against the samples counted: a jump means samples
                     # were lost (onsets are placed by count), said once and kept in the sidecar
                     drift = float(stamps[0]) - t_first - session.eeg.count / sinfo.sfreq
@@ -646,11 +731,12 @@ def _stream(model, model_path, inlet, sinfo, preprocessing, tsv, sidecar, record
                         logger.warning("LSL stream '%s': its timestamps run %.2f s from the samples "
                                        "received (samples lost?); onsets may be misplaced by as "
                                        "much", sinfo.name, drift)
-                    session.add_chunk(np.asarray(data))
+                    session.add_chunk(np.asarray(data), source=f"LSL stream '{sinfo.name}'")
                     if record is not None:
                         recorded.append(np.array(data, dtype=np.float64))  # a copy: the inlet reuses its buffer
-                    if not rate_checked and session.eeg.count > 5 * sinfo.sfreq:
-                        rate = (session.eeg.count - len(stamps)) / max(float(stamps[0]) - t_first, 1e-9)
+                    span = float(stamps[-1]) - t_first
+                    if not rate_checked and span >= RATE_CHECK_S:
+                        rate = (session.eeg.count - 1) / span
                         if abs(rate / sinfo.sfreq - 1) > RATE_TOLERANCE:
                             raise InputError(
                                 f"LSL stream '{sinfo.name}' declares {sinfo.sfreq:g} Hz but its "
@@ -660,7 +746,6 @@ def _stream(model, model_path, inlet, sinfo, preprocessing, tsv, sidecar, record
                     if t_first is None:
                         raise InputError(f"LSL stream '{sinfo.name}' sent no sample within "
                                          f"{idle_timeout:g} s")
-                    stopped_by = "stream end"
                     logger.info("no EEG for %g s: the stream has ended", idle_timeout)
                     break
                 if t_first is not None:
@@ -668,44 +753,46 @@ def _stream(model, model_path, inlet, sinfo, preprocessing, tsv, sidecar, record
                         values, times = marker_inlet.pull_chunk(timeout=0.0)
                         for value, when in zip(_marker_values(values, len(times)), times):
                             if marker is None or value == str(marker):
-                                session.add_onset(float(when) - t_first, now)
+                                # on the stream's sample grid, as a recorded marker would be
+                                onset = round((float(when) - t_first) * sinfo.sfreq) / sinfo.sfreq
+                                session.add_onset(onset, now)
                     else:
-                        while next_onset <= session.eeg.seconds:
-                            session.add_onset(next_onset, t_first + next_onset)
-                            next_onset += step
+                        while preprocessing.window_s + n_clock * step <= session.eeg.seconds:
+                            onset = preprocessing.window_s + n_clock * step
+                            session.add_onset(onset, t_first + onset)
+                            n_clock += 1
                     for row in session.ready_rows(now):
-                        values = session.row_values(row)
-                        if out_stream is not None:
-                            out_stream.push_sample(np.asarray(values[1:-1], dtype=np.float32),
-                                                   timestamp=t_first + row["onset_s"])
-                        published = local_clock()
-                        latency = published - row["ready"] if not row["calibration"] else float("nan")
-                        timing = [latency, published - (t_first + row["onset_s"])]
-                        if handle is not None:
-                            handle.write("\t".join(f"{v:.9g}" for v in values + timing) + "\n")
-                            handle.flush()
-                        rows.append(values + timing)
-                        if not row["calibration"]:
-                            latencies.append(latency)
-                        bar.update(1)
+                        publish(row)
                     if volumes is not None and len(rows) >= volumes:
+                        stopped_by = "volumes"
                         break
                     if duration is not None and session.eeg.seconds >= duration:
+                        stopped_by = "duration"
                         break
                 time.sleep(poll_s)
-    except KeyboardInterrupt:
-        stopped_by = "interrupted"
-        logger.warning("interrupted: writing the %d predictions made so far", len(rows))
-    finally:
-        if marker_inlet is not None:
-            marker_inlet.close_stream()
-        if handle is not None:
-            handle.close()
+        except KeyboardInterrupt:
+            stopped_by = "interrupted"
+            logger.warning("interrupted: writing the predictions made so far")
+        finally:
+            try:
+                if t_first is not None:  # calibration volumes held when the session stopped
+                    for row in session.finish_calibration(local_clock()):
+                        publish(row)
+            finally:
+                if marker_inlet is not None:
+                    marker_inlet.close_stream()
+                if handle is not None:
+                    handle.close()
+    not_predicted = [onset for onset, _ in session.pending]
+    if not_predicted:
+        logger.warning("%d volume onset(s) not predicted: the session stopped before their EEG "
+                       "arrived (listed in the sidecar)", len(not_predicted))
     wall = time.perf_counter() - started
     table = pd.DataFrame(rows, columns=columns + ["latency_s", "delay_s"])
     info.update({
         "complete": True, "n_volumes": len(rows), "stopped_by": stopped_by,
         "left_out_without_full_window": session.left_out, "lost_arrived_too_late": session.lost,
+        "not_predicted_session_stopped": not_predicted,
         "wall_s": round(wall, 3), "latency": _latency_summary(np.asarray(latencies)),
         "clock_drift_s": drift_warned,
     })

@@ -92,7 +92,7 @@ def tiny_split_config(sheet: Path):
     """The config of :func:`tiny_split_run`: the published recipe and readout (one epoch of it gives
     predictions that vary from window to window; per-ROI queries start from a shared query and
     need longer), one temporal-spatial block, the ridge baseline."""
-    from neurobolt.train import TrainConfig
+    from neurobolt.training import TrainConfig
 
     return TrainConfig(model="neurobolt", recipe="finetune", preset="tiny", epochs=1,
                        batch_size=16, model_overrides={"depth": 1}, split_sheet=str(sheet))
@@ -102,7 +102,7 @@ def tiny_split_config(sheet: Path):
 def tiny_split_run(tmp_path_factory, prepared_small):
     """One tiny training run (1 epoch, one block, ridge baseline) on the small study, split by
     subject (write_subject_sheet), shared by the training, prediction and report tests."""
-    from neurobolt.train import train
+    from neurobolt.training import train
 
     sheet = write_subject_sheet(tmp_path_factory.mktemp("sheet") / "split.tsv", prepared_small.subjects)
     return train(prepared_small.root, tmp_path_factory.mktemp("runs") / "run",

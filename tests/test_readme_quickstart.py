@@ -1,5 +1,8 @@
 """The README's quick start and CLI-reference examples run, in order, in an empty folder.
 
+(Only ```bash blocks run: the `neurobolt stream` example needs a live LSL stream and is fenced as
+```sh; tests/predict/test_stream.py runs that command over loopback.)
+
 The released checkpoint they import (``neurobolt_roi.pth``, from the NeuroBOLT authors' release)
 is not shipped: the reference checkpoint of the same format (random weights) stands in for it.
 """

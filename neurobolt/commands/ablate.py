@@ -39,7 +39,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..train.ablate import ablate
+    from ..training.ablate import ablate
     from .train import build_config
 
     if args.channels is not None:
@@ -50,7 +50,7 @@ def run(args) -> int:
     table = ablate(args.cache, args.out, config, variants=args.variants, resume=args.resume,
                    progress=not args.no_progress)
     if os.environ.get("RANK", "0") == "0":
-        from ..train.ablate import ablation_markdown
+        from ..training.ablate import ablation_markdown
 
         print(ablation_markdown(table))
         print(f"ablation: {args.out}/ablation.tsv")
@@ -59,8 +59,8 @@ def run(args) -> int:
 
 def _channel_study(args) -> int:
     from ..outputs import atomic_write
-    from ..report.figures import channel_count_plot
-    from ..train.ablate import channel_study, channel_study_markdown, parse_channel_counts
+    from ..reporting.figures import channel_count_plot
+    from ..training.ablate import channel_study, channel_study_markdown, parse_channel_counts
     from .train import build_config
 
     if args.variants is not None:

@@ -32,7 +32,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..report import report
+    from ..reporting import report
 
     path = report(args.run_dir, atlas=args.atlas, atlas_labels=args.atlas_labels, out=args.out,
                   noise_ceiling=args.noise_ceiling)

@@ -175,7 +175,7 @@ def register(subparsers) -> None:
 
 def build_config(args: argparse.Namespace):
     """TrainConfig from --config (if any) with every flag the user gave applied over it."""
-    from ..train.config import TrainConfig
+    from ..training.config import TrainConfig
 
     # the file is checked only together with the flags: a file that sets the network's epochs is
     # valid with --model neurobolt even though the default model (spoc) would refuse it alone
@@ -217,7 +217,7 @@ def _say_how_to_resume(args: argparse.Namespace) -> None:
     import shlex
     import sys
 
-    from ..train.run import saved_progress
+    from ..training.run import saved_progress
 
     command = ["neurobolt", *sys.argv[1:]] if "train" in sys.argv[1:] else None
     if command is None:  # called from Python, not the console script: rebuild the essentials
@@ -230,7 +230,7 @@ def _say_how_to_resume(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..evaluate.evaluate import format_metrics_table
-    from ..train import train
+    from ..training import train
 
     config = build_config(args)
     try:

@@ -204,19 +204,24 @@ def _both(name: str, original: dict[str, str]) -> str:
     return name if old == name else f"{old} ({name})"
 
 
-def fir_length_s(sfreq: float, highpass: float | None, lowpass: float | None, notch) -> float:
-    """Seconds spanned by the longest of MNE's default ('auto') FIR filters that
-    :func:`resample_and_filter` applies at ``sfreq``: 3.3 / transition bandwidth (Hamming window);
-    a filtered sample depends on half of it each side. 0 when nothing is filtered."""
-    lengths = [0.0]
+def fir_lengths_s(sfreq: float, highpass: float | None, lowpass: float | None, notch
+                  ) -> tuple[float, float]:
+    """Seconds spanned by MNE's default ('auto') FIR filters that :func:`resample_and_filter`
+    applies one after the other at ``sfreq``: (the band-pass, the notch), each 3.3 / its narrowest
+    transition bandwidth (Hamming window; the notch's is 0.5 Hz each side of its 1-Hz default);
+    0 for a filter not applied. A filtered sample depends on half of each, each side."""
+    band = [0.0]
     nyquist = sfreq / 2
     if highpass is not None:
-        lengths.append(3.3 / min(max(0.25 * highpass, 2.0), highpass))
+        band.append(3.3 / min(max(0.25 * highpass, 2.0), highpass))
     if lowpass is not None:
-        lengths.append(3.3 / min(max(0.25 * lowpass, 2.0), nyquist - lowpass))
-    if notch is not None:
-        lengths.append(3.3 / 1.0)
-    return max(lengths)
+        band.append(3.3 / min(max(0.25 * lowpass, 2.0), nyquist - lowpass))
+    return max(band), (3.3 / 0.5 if notch is not None else 0.0)
+
+
+def fir_length_s(sfreq: float, highpass: float | None, lowpass: float | None, notch) -> float:
+    """Seconds spanned by the longest of those filters (:func:`fir_lengths_s`)."""
+    return max(fir_lengths_s(sfreq, highpass, lowpass, notch))
 
 
 class EEGStream:

@@ -14,7 +14,9 @@ they disagree. Normalised conformal prediction calibrates the scores ``|residual
 still get an interval) and gives ``prediction ± q·(s + b)``, with the same coverage guarantee. It
 is kept, per ROI, only where its mean width on the validation windows is narrower than the
 constant one (``"scaled"`` in the stored intervals); ``predict`` and ``stream`` apply it with each
-prediction's spread.
+prediction's spread. That choice is made on the same validation windows as the calibration, so
+for the scaled ROIs the guarantee holds only approximately (the narrower of two calibrated
+intervals is chosen); the test coverage in ``metrics.json`` says how it went.
 
 The guarantee assumes exchangeability. Consecutive fMRI volumes are autocorrelated and a new
 subject is not exchangeable with the validation subject, so the test coverage is measured and

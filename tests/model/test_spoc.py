@@ -12,7 +12,7 @@ from neurobolt.errors import ConfigError, InputError
 from neurobolt.evaluate.metrics import pearson_r
 from neurobolt.model import Ensemble, SpocConfig, SpocModel, export_model, load_model
 from neurobolt.model.spoc import band_spectra, component_power, normalise_recording
-from neurobolt.train.spoc import GridSpectra, SpocRecipe, fit_spoc
+from neurobolt.training.spoc import GridSpectra, SpocRecipe, fit_spoc
 
 SFREQ, TR, WINDOW = 200.0, 2.0, 3200
 CHANNELS = ["FP1", "FP2", "F7", "F8", "C3", "C4", "P3", "P4", "O1", "O2"]

@@ -42,22 +42,24 @@ def _feed(online, data_uV, rng, onsets=()):
     return [windows.get(onset) for onset in onsets]
 
 
-def test_exact_windows_equal_offline_preparation():
+@pytest.mark.parametrize("notch", [None, 50.0])
+def test_exact_windows_equal_offline_preparation(notch):
     from neurobolt.data.eeg import EEGStream
 
     raw, data = _synthetic_raw()
-    options = EEGOptions(sfreq=200.0, highpass=0.5, lowpass=40.0)
+    options = EEGOptions(sfreq=200.0, highpass=0.5, lowpass=40.0, notch=notch)
     offline = np.concatenate([chunk for _, chunk in EEGStream(
-        raw, sfreq=200.0, highpass=0.5, lowpass=40.0, block_s=10.0)], axis=1)
+        raw, sfreq=200.0, highpass=0.5, lowpass=40.0, notch=notch, block_s=10.0)], axis=1)
     online = OnlineEEG(["Fz", "Cz", "Pz", "Oz"], 250.0, options, window_s=16.0, filters="exact")
-    onsets = [16.0, 16.3, 19.05, 21.0, 36.0]
+    onsets = [16.0, 16.3, 19.05, 21.0, 32.0]
     for onset, window in zip(onsets, _feed(online, data, np.random.default_rng(1), onsets)):
         end = int(round(onset * 200))
         expected = offline[:, end - 3200:end]
         assert window.shape == (4, 3200)
         np.testing.assert_allclose(window, expected, atol=1e-3 * np.abs(expected).max())
-    # the EEG after an onset that the exact filters need: half the 0.5-Hz high-pass FIR (3.3 s)
-    assert 3.3 < online.wait_s < 4.0
+    # the EEG after an onset that the exact filters need: half the 0.5-Hz high-pass FIR (3.3 s),
+    # and half the notch's (3.3 s) more when it runs after it
+    assert (3.3 < online.wait_s < 4.0) if notch is None else (6.6 < online.wait_s < 7.3)
 
 
 def test_windows_wait_for_their_eeg_and_refuse_early_or_lost_onsets():
@@ -114,6 +116,18 @@ def test_calibration_holds_the_first_volumes_then_freezes_the_statistics(tiny_ru
     assert not np.allclose(own.add(eeg[5:7]), frozen, rtol=1e-3)
     assert not online.calibrating
 
+    # a session that stops during calibration: what is held is predicted with its own statistics
+    stopped = OnlinePredictor(ridge, names, calibration=5)
+    for w in eeg[:3]:
+        stopped.add(w)
+    values, _ = stopped.finish_calibration()
+    alone = ridge.recording_predictor(names)
+    alone.observe(eeg[:3], 0)
+    np.testing.assert_allclose(values, alone.add(eeg[:3]), rtol=1e-5, atol=1e-6)
+    one = OnlinePredictor(ridge, names, calibration=5)
+    one.add(eeg[0])
+    assert len(one.finish_calibration()[0]) == 0  # one volume has no statistics
+
     network = load_model(tiny_run.run_dir / "model")  # predicts each window on its own
     online = OnlinePredictor(network, names, calibration=5)
     assert online.calibration == 0 and len(online.add(eeg[0])[0]) == 1
@@ -137,6 +151,22 @@ def test_replay_of_a_recording_equals_predict(tiny_run, heldout_scan):
     causal = replay(tiny_run.run_dir / "model", eeg, markers=offline["onset_s"].to_numpy(),
                     filters="causal")
     assert not np.allclose(causal[rois[0]], offline[rois[0]], atol=1e-4)
+
+
+def test_a_non_finite_sample_is_refused(tiny_run):
+    from neurobolt.data.config import Preprocessing
+    from neurobolt.model import load_model
+    from neurobolt.stream import Session
+
+    model = load_model(tiny_run.run_dir / "model")
+    names = list(model.ch_names)
+    plan = plan_channels(names, [1e-6] * len(names), model)
+    session = Session(model, plan, 250.0, Preprocessing(), calibration=5)
+    chunk = np.zeros((25, len(names)))
+    session.add_chunk(chunk)
+    chunk[3, 2] = np.nan
+    with pytest.raises(InputError, match=f"NaN or infinite samples in channel\\(s\\) {names[2]}"):
+        session.add_chunk(chunk)
 
 
 def test_channels_are_matched_by_name_and_scaled_to_microvolts(tiny_run):
@@ -223,6 +253,8 @@ def test_stream_over_lsl_equals_predict_on_the_recorded_session(tiny_run, heldou
 
 @pytest.mark.bad_input
 def test_stream_refuses_bad_input(refused, tiny_run, tmp_path):
+    from neurobolt.model import load_model
+
     model = tiny_run.run_dir / "model"
     refused(["stream", model, "--name", "nb-nothing-here", "--timeout", "0.5"],
             match="no LSL EEG stream named 'nb-nothing-here' appeared within 0.5 s")
@@ -241,6 +273,14 @@ def test_stream_refuses_bad_input(refused, tiny_run, tmp_path):
     name = f"nb-strangers-{time.monotonic_ns()}"
     with _player(strangers, name):
         refused(["stream", model, "--name", name, "--timeout", "5"], match="share none")
+    # a model that calibrates predicts its calibration volumes together: fewer is refused
+    known = mne.create_info(list(load_model(tiny_run.run_dir / "baseline").ch_names), 250.0, "eeg")
+    name = f"nb-few-{time.monotonic_ns()}"
+    with _player(mne.io.RawArray(np.zeros((len(known.ch_names), 2500)), known, verbose="error"),
+                 name):
+        refused(["stream", tiny_run.run_dir / "baseline", "--name", name, "--volumes", "3",
+                 "--calibration", "5", "--no-outlet"],
+                match="--volumes 3 is below --calibration 5")
 
 
 @pytest.mark.slow

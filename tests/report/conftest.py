@@ -24,7 +24,7 @@ def split_run(tiny_split_run):
 
 @pytest.fixture(scope="session")
 def loso_run(tmp_path_factory, prepared_small):
-    from neurobolt.train import TrainConfig, train
+    from neurobolt.training import TrainConfig, train
 
     run = tmp_path_factory.mktemp("report_runs") / "loso"
     return train(prepared_small.root, run, TrainConfig(**TINY, protocol="loso"),
@@ -50,7 +50,7 @@ def write_run(folder, roi_names, *, n_volumes=120, n_scans=2, seed=0, epochs=4):
     from neurobolt.evaluate.evaluate import (metrics_from_predictions, predictions_frame,
                                              write_predictions)
     from neurobolt.outputs import atomic_write_json, claim_output_dir
-    from neurobolt.train.run import write_metrics
+    from neurobolt.training.run import write_metrics
 
     rng = np.random.default_rng(seed)
     claim_output_dir(folder, "run", cache=str(folder.parent / "no_cache"))

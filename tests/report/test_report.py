@@ -12,9 +12,9 @@ import pytest
 
 import neurobolt
 from neurobolt.errors import InputError
-from neurobolt.report import report
-from neurobolt.report.atlas import MIN_RELATIVE_WEIGHT, r_map
-from neurobolt.report.ceiling import scan_key
+from neurobolt.reporting import report
+from neurobolt.reporting.atlas import MIN_RELATIVE_WEIGHT, r_map
+from neurobolt.reporting.ceiling import scan_key
 
 UNKNOWN_ROI = "Not a DiFuMo region"
 
@@ -72,7 +72,7 @@ def test_split_run_report_with_the_simulated_atlas(split_run, simulated_small, p
 
 
 def test_the_time_course_band_is_the_stored_interval():
-    from neurobolt.report.figures import time_courses
+    from neurobolt.reporting.figures import time_courses
 
     t = np.arange(60) * 2.0
     frame = pd.DataFrame({"onset_s": t, "measured:a": np.sin(t / 10), "predicted:a": np.sin(t / 9)})
@@ -188,10 +188,18 @@ def test_difumo_map_values(difumo_run, difumo):
 
 
 def test_top_level_export_writes_the_report(difumo_run, tmp_path):
-    import neurobolt.report as package
+    import neurobolt.reporting as package
+    import neurobolt.training  # noqa: F401  (importing the packages changes no public name)
 
-    assert neurobolt.write_report(difumo_run, out=tmp_path / "a").is_file()
-    assert package.write_report is package.report
+    assert neurobolt.report(difumo_run, out=tmp_path / "a").is_file()
+    assert neurobolt.report is package.report is neurobolt.write_report is package.write_report
+    # every public top-level name is a function or a class, never a module
+    import inspect
+
+    for name in neurobolt.__all__[1:]:
+        value = getattr(neurobolt, name)
+        assert inspect.isfunction(value) or inspect.isclass(value), name
+    assert inspect.isfunction(neurobolt.train) and inspect.isfunction(neurobolt.prepare)
 
 
 def test_release_style_scan_names_match_the_ceiling():
@@ -260,7 +268,7 @@ def test_labels_of_another_count_are_refused(simulated_small, difumo):
 
 
 def test_ridge_only_run_has_no_baseline_and_no_curves(prepared_small, tmp_path, page_images):
-    from neurobolt.train import TrainConfig, train
+    from neurobolt.training import TrainConfig, train
 
     run = train(prepared_small.root, tmp_path / "ridge", TrainConfig(model="ridge"),
                 progress=False).run_dir
@@ -294,7 +302,7 @@ def test_a_noise_ceiling_that_is_not_one_is_refused(split_run, tmp_path, refused
 @pytest.fixture(scope="module")
 def spoc_report(tmp_path_factory, prepared_small):
     """A spoc ensemble run (3 members, few steps) and its report."""
-    from neurobolt.train import TrainConfig, train
+    from neurobolt.training import TrainConfig, train
     from tests.conftest import write_subject_sheet
 
     sheet = write_subject_sheet(tmp_path_factory.mktemp("sheet") / "split.tsv",
@@ -341,7 +349,7 @@ def test_warnings_come_first_in_the_report(spoc_report):
 
 
 def test_wall_time_counts_every_session():
-    from neurobolt.report.build import _wall_time
+    from neurobolt.reporting.build import _wall_time
 
     assert _wall_time({"wall_s": 12.0}) == "12.0 s"
     resumed = {"wall_s": 30.0, "wall_s_complete": True,

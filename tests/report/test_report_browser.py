@@ -31,7 +31,7 @@ def _run(args: list[str], timeout: int = 120) -> subprocess.CompletedProcess:
 def test_report_renders_in_chromium(difumo_run, difumo, page_images, tmp_path):
     from PIL import Image
 
-    from neurobolt.report import report
+    from neurobolt.reporting import report
 
     path = report(difumo_run, atlas=difumo["maps"], atlas_labels=difumo["labels"],
                   out=tmp_path / "report")

@@ -10,7 +10,7 @@ TINY = {"depth": 1}
 
 @pytest.fixture
 def tiny_config():
-    from neurobolt.train import TrainConfig
+    from neurobolt.training import TrainConfig
 
     def make(**changes):
         values = {"model": "neurobolt", "preset": "tiny", "epochs": 2, "batch_size": 16,

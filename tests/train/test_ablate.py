@@ -12,9 +12,9 @@ from neurobolt.errors import ConfigError
 def test_ablation_runs_variants_and_the_spoc_row(prepared_small, tmp_path, monkeypatch):
     import dataclasses
 
-    from neurobolt.train.ablate import ablate
+    from neurobolt.training.ablate import ablate
     from neurobolt.model import Ensemble, load_model
-    from neurobolt.train import TrainConfig, config as train_config
+    from neurobolt.training import TrainConfig, config as train_config
     from tests.conftest import write_subject_sheet
 
     # the spoc row runs spoc's own defaults: shortened here (2 members of 40 steps) for speed
@@ -38,8 +38,8 @@ def test_ablation_runs_variants_and_the_spoc_row(prepared_small, tmp_path, monke
 
 @pytest.mark.bad_input
 def test_ablation_varies_the_network_only(prepared_small, tmp_path):
-    from neurobolt.train.ablate import ablate
-    from neurobolt.train import TrainConfig
+    from neurobolt.training.ablate import ablate
+    from neurobolt.training import TrainConfig
 
     with pytest.raises(ConfigError, match="must be 'neurobolt'"):
         ablate(prepared_small.root, tmp_path / "a", TrainConfig(), progress=False)

@@ -15,7 +15,7 @@ TEN_TWENTY = ["Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T7", "C3", "Cz", "C4"
 
 
 def test_standard_subsets_are_low_density_montages_and_random_ones_are_seeded():
-    from neurobolt.train.ablate import channel_subsets, parse_channel_counts
+    from neurobolt.training.ablate import channel_subsets, parse_channel_counts
 
     available = TEN_TWENTY + ["AF3", "AF4", "FC1", "FC2", "CP1", "CP2", "PO3", "PO4"]
     (kind, chosen), *others = channel_subsets(available, 8, repeats=3, seed=0)
@@ -27,6 +27,8 @@ def test_standard_subsets_are_low_density_montages_and_random_ones_are_seeded():
     assert channel_subsets(available, 8, 3, 0) == channel_subsets(available, 8, 3, 0)
     assert channel_subsets(available, 8, 3, 1)[1] != others[0]
     assert channel_subsets(available, None, 3, 0) == [("all", available)]
+    # as many distinct subsets as exist: 4 channels hold only 4 subsets of 3
+    assert len(channel_subsets(["C3", "C4", "O1", "Oz"], 3, 10, 0)) == 4
     # a cap without enough 10-20 names: completed at random
     assert len(channel_subsets(["AF3", "AF4", "Cz", "FC1"], 3, 1, 0)[0][1]) == 3
     assert parse_channel_counts("8, 16,ALL") == [8, 16, None]
@@ -37,7 +39,7 @@ def test_standard_subsets_are_low_density_montages_and_random_ones_are_seeded():
 
 def test_a_run_trains_on_the_channels_named(prepared_small, tmp_path):
     from neurobolt.model import load_model
-    from neurobolt.train import TrainConfig, train
+    from neurobolt.training import TrainConfig, train
 
     subset = [c.lower() for c in prepared_small.channel_names[:5]]  # any spelling of the cache's
     run = train(prepared_small.root, tmp_path / "run", TrainConfig(model="ridge", channels=subset),

@@ -7,7 +7,7 @@ import pytest
 
 from neurobolt.errors import ConfigError
 from neurobolt.model import build_model
-from neurobolt.train.optim import (FINETUNE_OPTIM, OptimConfig, build_optimizer, learning_rate,
+from neurobolt.training.optim import (FINETUNE_OPTIM, OptimConfig, build_optimizer, learning_rate,
                                    parameter_groups, set_learning_rate)
 
 

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from neurobolt.errors import ConfigError
-from neurobolt.train import TrainConfig, train
-from neurobolt.train.optim import FINETUNE_OPTIM, OptimConfig, learning_rate
+from neurobolt.training import TrainConfig, train
+from neurobolt.training.optim import FINETUNE_OPTIM, OptimConfig, learning_rate
 
 
 def test_the_published_recipe_is_reproduced_when_asked_for_or_with_init():
@@ -167,7 +167,7 @@ def test_predict_writes_the_members_spread(spoc_run, simulated_small, tmp_path):
 
 
 def test_warnings_when_the_chosen_model_does_not_beat_validation(spoc_run):
-    from neurobolt.train.run import validation_warnings
+    from neurobolt.training.run import validation_warnings
 
     assert validation_warnings({"mean_r": -0.01, "baseline_mean_r": 0.2}, "spoc")[0].startswith(
         "the chosen model's validation mean r is -0.010 (<= 0)")
@@ -180,7 +180,7 @@ def test_warnings_when_the_chosen_model_does_not_beat_validation(spoc_run):
 
 def test_resume_with_more_epochs_continues_the_same_run(prepared_small, subject_sheet,
                                                         tiny_config, tmp_path):
-    from neurobolt.train.checkpoint import load_training_state
+    from neurobolt.training.checkpoint import load_training_state
 
     config = tiny_config(split_sheet=str(subject_sheet), epochs=2)
     first = train(prepared_small.root, tmp_path / "run", config, progress=False)
@@ -205,7 +205,7 @@ def test_a_diverging_member_is_named_and_the_finished_ones_are_kept(
         prepared_small, subject_sheet, tmp_path, monkeypatch):
     import torch.nn.functional as F
 
-    from neurobolt.train import spoc
+    from neurobolt.training import spoc
 
     calls = {"n": 0}
     real = F.mse_loss

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from neurobolt.errors import ConfigError, InputError
-from neurobolt.train import TrainConfig, make_folds, select_targets
+from neurobolt.training import TrainConfig, make_folds, select_targets
 
 
 def _subjects(prepared, fold, split):

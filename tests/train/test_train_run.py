@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from neurobolt.errors import ConfigError, NeuroboltError
-from neurobolt.train import TrainingError, train
+from neurobolt.training import TrainingError, train
 
 
 @pytest.fixture(scope="module")
@@ -137,8 +137,8 @@ def test_non_finite_loss_stops_with_epoch_and_step_and_keeps_the_checkpoint(
         prepared_small, tiny_config, tmp_path, monkeypatch):
     import torch.nn.functional as F
 
-    from neurobolt.train import loop
-    from neurobolt.train.checkpoint import load_training_state
+    from neurobolt.training import loop
+    from neurobolt.training.checkpoint import load_training_state
 
     calls = {"n": 0}
     real = F.mse_loss
@@ -164,7 +164,7 @@ def test_ridge_only_run_exports_a_predicting_model(prepared_small, subject_sheet
     from neurobolt.model import load_model
     from neurobolt.model.ridge import RidgeModel
 
-    from neurobolt.train import TrainConfig
+    from neurobolt.training import TrainConfig
 
     result = train(prepared_small.root, tmp_path / "ridge",
                    TrainConfig(model="ridge", split_sheet=str(subject_sheet)), progress=False)
@@ -177,8 +177,8 @@ def test_ridge_only_run_exports_a_predicting_model(prepared_small, subject_sheet
 
 def test_a_run_made_before_an_option_existed_resumes_when_the_option_is_at_its_default(tmp_path):
     from neurobolt.outputs import claim_output_dir
-    from neurobolt.train import TrainConfig
-    from neurobolt.train.run import _digest, _digest_all, _identity_config, \
+    from neurobolt.training import TrainConfig
+    from neurobolt.training.run import _digest, _digest_all, _identity_config, \
         _identity_of_earlier_run
 
     identity = {"cache": "c", "channels": ["Cz"], "targets": ["V1"], "world_size": 1,
@@ -209,8 +209,8 @@ def test_a_run_made_before_an_option_existed_resumes_when_the_option_is_at_its_d
 
 def test_a_network_run_made_before_spectral_norm_resumes_as_it_was_trained(tmp_path):
     from neurobolt.outputs import claim_output_dir
-    from neurobolt.train import TrainConfig
-    from neurobolt.train.run import _as_before_options, _digest, _digest_all, \
+    from neurobolt.training import TrainConfig
+    from neurobolt.training.run import _as_before_options, _digest, _digest_all, \
         _identity_config, _identity_of_earlier_run
 
     given = TrainConfig(model="neurobolt")

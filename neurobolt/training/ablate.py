@@ -38,7 +38,7 @@ VARIANTS = {
 SHARED_FIELDS = ("protocol", "split_sheet", "sheet_name", "subject_fractions", "folds",
                  "val_subject_fraction", "intrascan_fractions", "gap_s", "intrascan_pooled", "rois",
                  "seed", "deterministic", "device", "num_workers", "eval_batch_size",
-                 "ridge_alphas")
+                 "ridge_alphas", "channels")
 LABELS = {
     "both": "both branches, 4 scales (full model)",
     "ts-only": "temporal-spatial only",
@@ -166,11 +166,15 @@ def channel_subsets(available: list[str], count: int | None, repeats: int, seed:
     if len(standard) < count:
         rest = [c for c in available if c not in standard]
         standard += list(rng.choice(rest, count - len(standard), replace=False))
-    subsets = [("standard", standard)]
-    while len(subsets) < repeats:
-        subsets.append(("random", list(rng.choice(available, count, replace=False))))
     order = {c: i for i, c in enumerate(available)}
-    return [(kind, sorted(chosen, key=order.get)) for kind, chosen in subsets]
+    subsets = [("standard", sorted(standard, key=order.get))]
+    for _ in range(100 * repeats):  # distinct subsets (as many as exist, up to repeats)
+        if len(subsets) >= repeats:
+            break
+        chosen = sorted(rng.choice(available, count, replace=False), key=order.get)
+        if all(chosen != other for _, other in subsets):
+            subsets.append(("random", chosen))
+    return subsets
 
 
 def channel_study(cache, out, config=None, *, counts=(8, 16, 24, None), repeats: int = 3,
@@ -179,7 +183,7 @@ def channel_study(cache, out, config=None, *, counts=(8, 16, 24, None), repeats:
     seed: for each count, the standard subset and ``repeats - 1`` random ones, each an ordinary run
     in ``OUT/channels-<count>/<kind>-<k>/`` with its own ridge baseline on those channels. Writes
     and returns ``channels.tsv``: one row per run (count, repeat, kind, channels, the model's and
-    the ridge's mean r and per-ROI r, wall time). :func:`neurobolt.report.figures.channel_count_plot`
+    the ridge's mean r and per-ROI r, wall time). :func:`neurobolt.reporting.figures.channel_count_plot`
     draws it (``neurobolt ablate --channels`` writes ``channels.png``)."""
     from ..data.cache import PreparedDataset
 
@@ -199,6 +203,8 @@ def channel_study(cache, out, config=None, *, counts=(8, 16, 24, None), repeats:
     if too_many:
         raise ConfigError(f"channels= asks for {too_many} channels; the cache has "
                           f"{len(available)}", options=["channels="])
+    # every channel, however it was asked for, once
+    counts = list(dict.fromkeys(None if c == len(available) else c for c in counts))
     out = Path(out).expanduser()
     exists = check_output_dir(out, CHANNEL_STUDY_KIND, inputs=[cache])
     if exists and not resume and any(out.glob(f"channels-*/*/{METRICS_FILE}")):

@@ -24,7 +24,7 @@ NO_DECAY_EMBEDDINGS = ("pos_embed", "time_embed", "cls_token")
 @dataclass
 class OptimConfig(Config):
     """AdamW and schedule settings. A field left None takes the run's recipe's value (see
-    :data:`neurobolt.train.config.RECIPES`); :meth:`over` fills them."""
+    :data:`neurobolt.training.config.RECIPES`); :meth:`over` fills them."""
 
     lr: float | None = None
     weight_decay: float | None = None

@@ -41,7 +41,7 @@ class SpocTrainingError(NeuroboltError, RuntimeError):
 
 @dataclass
 class SpocRecipe:
-    """How one spoc network trains (the values :class:`~neurobolt.train.config.TrainConfig`
+    """How one spoc network trains (the values :class:`~neurobolt.training.config.TrainConfig`
     resolves for ``model="spoc"``)."""
 
     steps: int = 500
@@ -58,7 +58,7 @@ class SpocRecipe:
 
     @classmethod
     def from_train_config(cls, config) -> "SpocRecipe":
-        """The recipe of a resolved :class:`~neurobolt.train.config.TrainConfig` (model spoc)."""
+        """The recipe of a resolved :class:`~neurobolt.training.config.TrainConfig` (model spoc)."""
         from .config import RECIPES
 
         optim = config.optim
