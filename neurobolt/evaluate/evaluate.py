@@ -79,15 +79,20 @@ def metrics_from_predictions(frames: dict[str, pd.DataFrame], kind: str = "predi
 
 def per_roi_table(metrics: dict) -> pd.DataFrame:
     """``metrics_per_roi.tsv``: per target the model r (± sd over scans) and MSE, the baseline's, and
-    the difference, sorted by model r."""
+    the difference, then the model's interval coverage and mean width on the test windows (when it
+    has intervals), sorted by model r."""
     rows = []
     baseline = metrics.get("baseline") or {}
+    intervals = (metrics.get("intervals") or {}).get("rois") or {}
     for name, m in metrics["rois"].items():
         row = {"roi": name, "r": m["r"], "r_sd": m["r_sd"], "mse": m["mse"]}
         b = (baseline.get("rois") or {}).get(name)
         if b is not None:
             row |= {"baseline_r": b["r"], "baseline_r_sd": b["r_sd"], "baseline_mse": b["mse"],
                     "r_minus_baseline": m["r"] - b["r"]}
+        if name in intervals:
+            row |= {"interval_coverage": intervals[name]["coverage"],
+                    "interval_width": intervals[name]["width"]}
         rows.append(row)
     return pd.DataFrame(rows).sort_values("r", ascending=False, kind="stable")
 

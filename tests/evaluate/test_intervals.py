@@ -98,6 +98,13 @@ def test_a_run_stores_intervals_and_predict_writes_them(tiny_split_run, simulate
     again = interval_metrics(frame[[f"predicted:{r}" for r in rois]].to_numpy(),
                              frame[[f"measured:{r}" for r in rois]].to_numpy(), rois, stored)
     assert again["coverage"] == pytest.approx(result["coverage"])
+    # per ROI in metrics_per_roi.tsv too
+    per_roi = pd.read_csv(run / "metrics_per_roi.tsv", sep="\t").set_index("roi")
+    for roi in rois:
+        assert per_roi.loc[roi, "interval_coverage"] == pytest.approx(
+            result["rois"][roi]["coverage"], abs=1e-4)
+        assert per_roi.loc[roi, "interval_width"] == pytest.approx(
+            2 * stored["halfwidth"][roi], abs=1e-4)
     eeg = next(p for p in simulated_small.eeg_files if p.name.startswith(scan))
     table = predict_recording(run / "model", eeg).table
     for roi in rois:
