@@ -39,7 +39,9 @@ def register(subparsers) -> None:
     source.add_argument("--source-id", metavar="ID", help="LSL source id")
     when = parser.add_argument_group("when to predict")
     when.add_argument("--markers", metavar="NAME",
-                      help="LSL marker stream whose samples are volume onsets (default: a TR clock)")
+                      help="LSL marker stream whose samples are volume onsets, e.g. the EEG "
+                           "stream's annotations as mne-lsl publishes them, NAME-annotations "
+                           "(default: a TR clock)")
     when.add_argument("--marker", metavar="VALUE",
                       help="with --markers: only samples equal to VALUE (e.g. R128)")
     when.add_argument("--tr", type=float, metavar="S",

@@ -184,18 +184,18 @@ def test_channels_are_matched_by_name_and_scaled_to_microvolts(tiny_run):
 
 
 # ---------------------------------------------------------------------------------- over LSL
-def _player(raw, name):
+def _player(raw, name, annotations=False):
     from mne_lsl.player import PlayerLSL
 
-    return PlayerLSL(raw, name=name, chunk_size=25, n_repeat=1)
+    return PlayerLSL(raw, name=name, chunk_size=25, n_repeat=1, annotations=annotations)
 
 
 @pytest.mark.slow
 def test_stream_over_lsl_equals_predict_on_the_recorded_session(tiny_run, heldout_scan, tmp_path,
                                                                 capsys):
-    """A PlayerLSL replays the held-out recording; `neurobolt stream` predicts on a TR clock,
-    publishes on an outlet (read here), appends to a TSV, records the session, and stops by
-    itself; `neurobolt predict` on the recording gives the same predictions."""
+    """A PlayerLSL replays the held-out recording with its volume markers; `neurobolt stream`
+    predicts at the markers, publishes on an outlet (read here), appends to a TSV, records the
+    session, and stops by itself; `neurobolt predict` on the record gives the same predictions."""
     from mne_lsl.lsl import StreamInlet, resolve_streams
 
     from neurobolt.cli import main
@@ -221,8 +221,11 @@ def test_stream_over_lsl_equals_predict_on_the_recorded_session(tiny_run, heldou
 
     listener = threading.Thread(target=listen, daemon=True)
     listener.start()
-    with _player(raw, name):
+    # the recording's own volume markers (R128 annotations), which mne-lsl publishes as a second
+    # stream '<name>-annotations' (the TR clock is the other way: see the next test)
+    with _player(raw, name, annotations=True):
         code = main(["stream", str(tiny_run.run_dir / "model"), "--name", name, "--volumes", "4",
+                     "--markers", f"{name}-annotations",
                      "--outlet", f"{name}-out", "--out", str(tmp_path / "live.tsv"),
                      "--record", str(tmp_path / "rec" / "session_raw.fif"), "--no-progress"])
     listener.join(timeout=30)
@@ -234,8 +237,10 @@ def test_stream_over_lsl_equals_predict_on_the_recorded_session(tiny_run, heldou
     info = json.loads((tmp_path / "live.json").read_text())
     assert info["complete"] and info["n_volumes"] == 4 and info["stopped_by"] == "volumes"
     assert info["latency"]["n"] == 4 and 0 <= info["latency"]["median"] < 2.0
-    np.testing.assert_allclose(np.diff(live["onset_s"]), 2.1, atol=1e-6)  # the model's TR clock
-    assert live["onset_s"].iloc[0] == pytest.approx(16.0)
+    # at the recording's markers: one per TR (2.1 s), on the stream's 250-Hz sample grid
+    np.testing.assert_allclose(np.diff(live["onset_s"]), 2.1, atol=2 / 250)
+    np.testing.assert_allclose(live["onset_s"] * 250, np.round(live["onset_s"] * 250), atol=1e-6)
+    assert info["onsets"]["mode"] == "markers"
     # the outlet carried the same rows (ROIs, then interval bounds)
     assert len(received) == 4
     np.testing.assert_allclose(np.asarray(received), live.iloc[:, 1:-3].to_numpy(), rtol=1e-5,
@@ -295,7 +300,8 @@ def test_a_stream_that_stops_mid_run_saves_what_was_predicted(refused, tiny_run,
                  "--idle-timeout", "1", "--no-outlet", "--out", tmp_path / "live.tsv"],
                 match="stopped sending EEG after .* before --volumes 50; the 1 volumes predicted")
     live = pd.read_csv(tmp_path / "live.tsv", sep="\t")
-    assert list(live["onset_s"]) == [16.0]  # the onset at 18.1 s needed EEG until 21.6 s
+    # the TR clock: the first onset at the first full window; the one at 18.1 s needed EEG until 21.6 s
+    assert list(live["onset_s"]) == [16.0]
     assert json.loads((tmp_path / "live.json").read_text())["stopped_by"] == "stream end"
 
 
