@@ -147,6 +147,13 @@ def test_replay_of_a_recording_equals_predict(tiny_run, heldout_scan):
     for roi in rois:
         assert offline[roi].std() > 1e-4
         np.testing.assert_allclose(live[roi], offline[roi], atol=1e-4, rtol=0)
+    # a model normalised per recording, calibrated on every volume of the recording: its
+    # statistics are then the recording's, and the live predictions are predict's
+    baseline = predict_recording(tiny_run.run_dir / "baseline", eeg, marker="Response/R128").table
+    calibrated = replay(tiny_run.run_dir / "baseline", eeg, markers=baseline["onset_s"].to_numpy(),
+                        calibration=len(baseline))
+    assert calibrated["calibration"].all()
+    np.testing.assert_allclose(calibrated[rois], baseline[rois], atol=1e-5, rtol=1e-5)
     # causal filters: ready at once, and not the same windows
     causal = replay(tiny_run.run_dir / "model", eeg, markers=offline["onset_s"].to_numpy(),
                     filters="causal")
