@@ -254,25 +254,29 @@ class OnlinePredictor:
             return self._emit(window[None])
         self.held.append(window)
         if len(self.held) < self.calibration:
-            return np.zeros((0, self.n_rois), dtype=np.float32), None
+            return self._nothing()
+        return self._calibrate()
+
+    def finish_calibration(self):
+        """Predict the volumes held so far (at least 2) with the statistics they give: a session
+        that stops during calibration; ``(values, spread)``, no rows when fewer are held."""
+        if not self.calibrating:
+            return self._nothing()
+        if len(self.held) < 2:
+            self.held = None
+            return self._nothing()
+        return self._calibrate()
+
+    def _calibrate(self):
+        """The held volumes become the recording: its statistics from them, then their rows."""
         block = np.stack(self.held)
         self.held = None
         for pass_index in range(self.passes - 1):
             self.predictor.observe(block, pass_index)
         return self._emit(block)
 
-    def finish_calibration(self):
-        """Predict the volumes held so far (at least 2) with the statistics they give: a session
-        that stops during calibration; ``(values, spread)``, no rows when fewer are held."""
-        if not self.calibrating or len(self.held) < 2:
-            if self.calibrating:
-                self.held = None
-            return np.zeros((0, self.n_rois), dtype=np.float32), None
-        block = np.stack(self.held)
-        self.held = None
-        for pass_index in range(self.passes - 1):
-            self.predictor.observe(block, pass_index)
-        return self._emit(block)
+    def _nothing(self):
+        return np.zeros((0, self.n_rois), dtype=np.float32), None
 
     def _emit(self, block):
         values = np.asarray(self.predictor.add(block), dtype=np.float32).reshape(-1, self.n_rois)
@@ -447,7 +451,7 @@ def replay(model, eeg_file, *, tr: float | None = None, start: float | None = No
 
     from .data.config import Preprocessing
     from .io.eeg import read_raw_eeg
-    from .predict import _load_model_for_prediction
+    from .predict import _grid, _load_model_for_prediction
 
     if isinstance(model, (str, Path)):
         model = _load_model_for_prediction(Path(model))
@@ -459,12 +463,9 @@ def replay(model, eeg_file, *, tr: float | None = None, start: float | None = No
     sfreq = float(raw.info["sfreq"])
     session = Session(model, plan, sfreq, preprocessing, calibration=calibration, filters=filters)
     duration = raw.n_times / sfreq
-    if markers is None:
-        step = tr if tr is not None else preprocessing.tr
-        if step is None:
-            raise ConfigError("the model does not record its training TR: give tr=", options=["tr="])
-        first = preprocessing.window_s if start is None else float(start)
-        markers = first + step * np.arange(int(np.floor((duration - first) / step + 1e-9)) + 1)
+    if markers is None:  # predict's grid: every TR from the first full window (or start)
+        markers, _ = _grid(tr if tr is not None else preprocessing.tr, start, None,
+                           preprocessing.window_s, duration)
     for onset in markers:
         session.add_onset(float(onset), 0.0)
     rows = []
