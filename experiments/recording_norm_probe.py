@@ -14,7 +14,7 @@ the validation subject's mean r after every epoch (the test subject is not touch
     e.g.  python experiments/recording_norm_probe.py cache1 sub-01,sub-02,sub-03,sub-04 sub-05 center
 
 This probe decided ``spectral_norm="recording"`` for the scratch recipe (README, accuracy: how the
-defaults were chosen). The package's implementation is ``neurobolt.model.spectral.SpectralReference``;
+defaults were chosen). The package's implementation is ``neurobolt.model.reference.RecordingReference``;
 the probe subtracts the same mean itself so that ``none``/``center``/``zscore`` share one code path.
 """
 from __future__ import annotations

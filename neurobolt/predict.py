@@ -195,7 +195,7 @@ def _predict_recording(model, eeg_file, out, *, marker, marker_regex, tr, start,
 
         atlas_plan = plan_prediction_image(atlas, atlas_labels, list(model.roi_names))
 
-    preprocessing = getattr(model, "preprocessing", None)
+    preprocessing = model.preprocessing
     source = "model"
     if preprocessing is None:
         preprocessing, source = Preprocessing(), "defaults"
@@ -273,7 +273,7 @@ def _predict_recording(model, eeg_file, out, *, marker, marker_regex, tr, start,
     columns = [pd.DataFrame({"onset_s": onsets_s}), pd.DataFrame(values, columns=roi_names)]
     if spread is not None:  # an ensemble: its members' sd per ROI, after the predictions
         columns.append(pd.DataFrame(spread, columns=[f"{r}{SPREAD_SUFFIX}" for r in roi_names]))
-    intervals = (getattr(model, "extra", None) or {}).get("intervals")
+    intervals = model.provenance.intervals
     if intervals is not None:  # calibrated on validation by training (evaluate/intervals.py)
         from .evaluate.intervals import HI_SUFFIX, LO_SUFFIX, bounds
 
@@ -385,11 +385,11 @@ def _training_atlas(model, atlas_labels):
     """``nifti=`` without ``atlas=``: the atlas the model's targets were extracted with (recorded
     in the model, or in the cache it was trained on), else the usual refusal."""
 
-    extra = getattr(model, "extra", None) or {}
-    atlases = extra.get("atlases")
-    if atlases is None and extra.get("cache"):  # a model trained before the atlas was recorded
+    provenance = model.provenance
+    atlases = provenance.atlases
+    if atlases is None and provenance.cache:  # a model trained before the atlas was recorded
         try:
-            atlases = json.loads((Path(extra["cache"]) / "dataset.json").read_text()).get("atlases")
+            atlases = json.loads((Path(provenance.cache) / "dataset.json").read_text()).get("atlases")
         except (OSError, ValueError):
             atlases = None
     found = recorded_atlas(atlases)

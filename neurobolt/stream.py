@@ -346,7 +346,7 @@ class Session:
                              filters=filters)
         self.predictor = OnlinePredictor(model, plan.used, calibration)
         self.roi_names = [str(r) for r in model.roi_names]
-        self.intervals = (getattr(model, "extra", None) or {}).get("intervals")
+        self.intervals = model.provenance.intervals
         self.pending: list[tuple[float, float]] = []  # (onset_s, the moment it became known)
         self.held_onsets: list[float] = []
         self.left_out: list[float] = []
@@ -455,7 +455,7 @@ def replay(model, eeg_file, *, tr: float | None = None, start: float | None = No
 
     if isinstance(model, (str, Path)):
         model = _load_model_for_prediction(Path(model))
-    preprocessing = getattr(model, "preprocessing", None) or Preprocessing()
+    preprocessing = model.preprocessing or Preprocessing()
     raw = read_raw_eeg(eeg_file, preload=False, verbose=verbose)
     eeg_names = [raw.ch_names[i] for i in mne.pick_types(raw.info, eeg=True, exclude=())]
     plan = plan_channels(eeg_names, [1.0] * len(eeg_names), model,
@@ -586,7 +586,7 @@ def stream_predictions(model, *, name=None, stype=None, source_id=None, markers_
         model = _load_model_for_prediction(model_path)
     tsv, sidecar, _ = check_prediction_outputs(out, None, None, [model_path] if model_path else [])
     record = _check_record(record, tsv, sidecar)
-    preprocessing = getattr(model, "preprocessing", None) or Preprocessing()
+    preprocessing = model.preprocessing or Preprocessing()
     step = tr if tr is not None else preprocessing.tr
     if markers_name is None and step is None:
         raise ConfigError("the model does not record its training TR: give tr= or a marker "

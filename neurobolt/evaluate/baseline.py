@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from ..errors import ConfigError, InputError
+from ..model.provenance import Provenance
 from ..model.ridge import BandPowerConfig, RidgeModel, band_power_features, standardize_features
 
 logger = logging.getLogger(__name__)
@@ -197,7 +198,7 @@ def fit_ridge_baseline(
     roi_names: Sequence[str] | None = None,
     features: BandPowerConfig | None = None,
     alphas: Sequence[float] = DEFAULT_ALPHAS,
-    extra: dict | None = None,
+    provenance: Provenance | None = None,
 ) -> RidgeModel:
     """Fit the baseline on the ``train`` windows, choose each ROI's penalty on ``val``.
 
@@ -208,7 +209,8 @@ def fit_ridge_baseline(
     such as the release's 'global signal clean', as :class:`~neurobolt.data.windows.WindowDataset`
     reads them); or, with ``roi_names`` naming them, a function ``(scan_id, rows) ->
     (len(rows), R)`` or a mapping ``{scan_id: (n_volumes, R) array}``. Returns a
-    :class:`RidgeModel` carrying the cache's preprocessing; ``extra`` is added to its provenance.
+    :class:`RidgeModel` carrying the cache's preprocessing and ``provenance`` (what the caller
+    records; the fit's own facts, its scans and penalty grid, are added to its details).
     """
     channels = list(prepared.channel_names if channels is None else channels)
     config = default_features(prepared) if features is None else features
@@ -247,7 +249,7 @@ def fit_ridge_baseline(
             ys.append(y)
         arrays[part] = (np.concatenate(xs), np.concatenate(ys))
     fit = RidgeBaseline(alphas, target_names=roi_names).fit(*arrays["train"], *arrays["val"])
-    provenance = {
+    fitted = {
         "model": "ridge band power",
         "train_scans": sorted(parts["train"]),
         "val_scans": sorted(parts["val"]),
@@ -256,8 +258,9 @@ def fit_ridge_baseline(
         "alphas_grid": [float(a) for a in np.asarray(alphas, dtype=float)],
         # validation MSE of each ROI at its chosen penalty
         "val_mse": [float(v) for v in fit.val_mse_.min(axis=0)],
-        **(extra or {}),
     }
+    provenance = provenance if provenance is not None else Provenance()
+    provenance = provenance.but(details={**fitted, **provenance.details})
     return RidgeModel(
         ch_names=tuple(channels),
         roi_names=tuple(roi_names),
@@ -266,5 +269,5 @@ def fit_ridge_baseline(
         intercept=fit.intercept_,
         alpha=fit.alpha_,
         preprocessing=prepared.preprocessing(),
-        extra=provenance,
+        provenance=provenance,
     )

@@ -3,7 +3,7 @@
 >>> model = load_model("run/model")                    # or a released NeuroBOLT .pth
 >>> y = model.predict(eeg_uV, ch_names)                # (B, C, 3200) µV -> (B, n_rois)
 >>> model = build_model(ch_names, roi_names, preset="base", init="labram-base.pth")
->>> save_model(model, "out/model", extra={"target_mean": [...]})
+>>> save_model(model, "out/model")
 >>> ridge = load_model("run/baseline")                 # the ridge baseline: same predict API
 >>> spoc = load_model("run/model")                     # spoc models and ensembles load the same way
 """

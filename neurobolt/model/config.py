@@ -20,11 +20,14 @@ PAPER_SPECTRAL_WINDOWS_S: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
 # kernel, stride and padding in samples; the branch's width follows from them
 PATCH_CONV_KERNEL, PATCH_CONV_STRIDE, PATCH_CONV_PADDING = 15, 8, 7
 SPECTRAL_NORMALIZATIONS = ("none", "recording")
+TEMPORAL_NORMALIZATIONS = ("none", "recording")
 
 
 @dataclass
 class ModelConfig(Config):
-    """Architecture of a NeuroBOLT network. Build one with :meth:`preset`."""
+    """Architecture of a NeuroBOLT network. Build one with :meth:`preset`; every construction
+    (a preset, ``from_dict``, ``dataclasses.replace``) is validated: an impossible combination is a
+    :class:`~neurobolt.errors.ConfigError` at once, never a network that fails later."""
 
     ch_names: tuple[str, ...] = ()
     roi_names: tuple[str, ...] = ()
@@ -56,9 +59,13 @@ class ModelConfig(Config):
     spectral_log_magnitude: bool = False
     # "none" (published): each window's spectra as they are. "recording" (our option, needs the
     # log magnitude): minus the recording's mean log spectrum per channel and frequency
-    # (model/spectral.SpectralReference), as ridge and spoc standardise band power per recording;
+    # (model/reference.py), as ridge and spoc standardise band power per recording;
     # measured to be what lets the branch learn across subjects from scratch (README, accuracy)
     spectral_normalization: str = "none"
+    # "none" (published): the temporal-spatial branch reads the waveform in units of 100 µV.
+    # "recording" (our option): each channel divided by its RMS over the recording
+    # (model/reference.py), so electrode gains and a subject's amplitudes no longer tell subjects apart
+    temporal_normalization: str = "none"
     max_positions: int = 1000  # rows of the sinusoidal position table
 
     # how tokens become ROI values (model/readout.py): "mean" (published: the mean over each
@@ -73,6 +80,14 @@ class ModelConfig(Config):
     drop_path: float = 0.1  # stochastic depth in the temporal-spatial blocks (linear schedule)
     dropout: float = 0.1  # spectral tokens after adding the channel tokens and position encoding
     spectral_attention_dropout: float = 0.2  # each spectral layer's attention output
+
+    def __post_init__(self) -> None:
+        for name in ("ch_names", "roi_names", "spectral_windows_s"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                raise ConfigError(f"ModelConfig.{name} must be a list, not a string")
+            setattr(self, name, tuple(value))
+        self.validate()
 
     # ------------------------------------------------------------------ derived sizes
     @property
@@ -114,16 +129,10 @@ class ModelConfig(Config):
         """``base`` (the paper's sizes), ``small`` or ``tiny`` (CPU demos/tests), plus overrides."""
         if name not in PRESETS:
             raise ConfigError(f"unknown model preset {name!r}; choose one of {sorted(PRESETS)}")
-        values = {**PRESETS[name], **overrides}
-        for key in ("ch_names", "roi_names", "spectral_windows_s"):
-            if key in values:
-                values[key] = tuple(values[key])
         try:
-            config = cls(**values)
+            return cls(**{**PRESETS[name], **overrides})
         except TypeError as err:
             raise ConfigError(f"model preset {name!r}: {err}") from None
-        config.validate()
-        return config
 
     def validate(self) -> "ModelConfig":
         """Raise :class:`ConfigError` for impossible combinations; returns self."""
@@ -153,6 +162,9 @@ class ModelConfig(Config):
                 problems.append(f"width {self.embed_dim} is not divisible by n_heads={self.n_heads}")
             if self.conv_channels % 4:
                 problems.append("conv_channels must be a multiple of 4 (GroupNorm with 4 groups)")
+        if self.temporal_normalization not in TEMPORAL_NORMALIZATIONS:
+            problems.append(f"temporal_normalization={self.temporal_normalization!r} must be "
+                            f"one of {', '.join(TEMPORAL_NORMALIZATIONS)}")
         if self.use_spectral:
             if not 1 <= self.n_spectral_scales <= len(self.spectral_windows_s):
                 problems.append(

@@ -16,25 +16,19 @@ def network_summary(model) -> str:
         f"width {config.embed_dim}, depth {config.depth}, heads {config.n_heads}; spectral scales "
         f"(samples) {list(config.spectral_n_fft)}, {config.spectral_depth} layers, "
         + ("log |STFT|" if config.spectral_log_magnitude else "|STFT|")
-        + (" relative to each recording's mean" if model.normalises_per_recording else "")
+        + (" relative to each recording's mean"
+           if model.spectral is not None and config.spectral_normalization == "recording" else "")
+        + ("; waveform per channel over its recording's RMS"
+           if model.temporal_spatial is not None and config.temporal_normalization == "recording"
+           else "")
         + "; readout "
         + ("mean over tokens (published)" if config.readout == "mean" else "per-ROI queries"),
         f"channels ({config.n_channels}): {', '.join(config.ch_names)}",
         f"ROIs ({config.n_rois}): {', '.join(config.roi_names)}",
     ]
-    extra = dict(model.extra or {})
-    trained = extra.pop("trained", None)
-    lines.append("trained: " + {True: "yes", False: "no (untrained weights)"}.get(
-        trained, "not recorded"))
-    if "imported_from" in extra:
-        epoch = extra.pop("epoch", "")
-        lines.append(f"imported from: {extra.pop('imported_from')}"
-                     + (f" (epoch {epoch})" if epoch not in ("", None) else ""))
+    provenance = model.provenance.describe()
+    lines += provenance[:1 + bool(model.provenance.imported_from)]
     if model.preprocessing is not None:
         lines.append(f"preprocessing: {model.preprocessing.describe()}")
-    for key in sorted(extra):  # the rest: values when short, sizes of collections
-        value = extra[key]
-        shown = (f"{len(value)} entries" if isinstance(value, (dict, list, tuple))
-                 else repr(value) if isinstance(value, str) else str(value))
-        lines.append(f"{key}: {shown}")
+    lines += provenance[1 + bool(model.provenance.imported_from):]
     return "\n".join(lines)

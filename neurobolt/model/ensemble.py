@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import CheckpointError, ConfigError
+from .provenance import Provenance, read_provenance
 
 FORMAT_NAME = "neurobolt-ensemble"
 FORMAT_VERSION = 1
@@ -32,7 +33,8 @@ class Ensemble:
     """The mean of trained models (same ROIs, in the same order); each member keeps its own
     channels, so prediction asks each for the channels it knows."""
 
-    def __init__(self, members: Sequence, preprocessing=None, extra: dict | None = None) -> None:
+    def __init__(self, members: Sequence, preprocessing=None,
+                 provenance: Provenance | None = None) -> None:
         members = list(members)
         if not members:
             raise ConfigError("an ensemble needs at least one member")
@@ -42,7 +44,7 @@ class Ensemble:
         self.members = members
         self.preprocessing = preprocessing if preprocessing is not None else \
             getattr(members[0], "preprocessing", None)
-        self.extra = dict(extra or {})
+        self.provenance = provenance if provenance is not None else Provenance()
 
     @property
     def roi_names(self) -> tuple[str, ...]:
@@ -152,7 +154,7 @@ def save_ensemble(ensemble: Ensemble, out_dir: str | Path, save_member) -> Path:
         "roi_names": list(ensemble.roi_names),
         "preprocessing": (ensemble.preprocessing.to_dict()
                           if ensemble.preprocessing is not None else None),
-        "extra": ensemble.extra,
+        "provenance": ensemble.provenance.to_dict(),
     }
     out = claim_output_dir(out_dir, "model")
     (out / CONFIG_FILE).unlink(missing_ok=True)
@@ -180,6 +182,7 @@ def load_ensemble(path: str | Path, load_member) -> Ensemble:
 
         preprocessing = Preprocessing.from_dict(document["preprocessing"])
     try:
-        return Ensemble(members, preprocessing=preprocessing, extra=document.get("extra") or {})
+        return Ensemble(members, preprocessing=preprocessing,
+                        provenance=read_provenance(document, config_path))
     except ConfigError as err:
         raise CheckpointError(f"'{directory}': {err}") from None

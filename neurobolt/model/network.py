@@ -15,8 +15,10 @@ from ..errors import ConfigError
 from ..resources import labram_channel_order
 from .config import ModelConfig
 from .inputs import channel_positions, check_eeg_windows
+from .provenance import Provenance
 from .readout import ROIHead, ROIQueries
-from .spectral import SpectralEncoder, SpectralReference
+from .reference import RMS_FLOOR, RecordingReference
+from .spectral import SpectralEncoder
 from .temporal_spatial import TemporalSpatialEncoder
 
 # the branches see EEG in units of 100 µV; the division happens in exactly one place,
@@ -32,7 +34,8 @@ class NeuroBOLT(nn.Module):
       tensor of each row's position in ``config.ch_names`` (``None``: all training channels, in
       order). It returns (B, n_rois). Build ``channel_index`` once with :meth:`channel_index`.
       A network that :attr:`normalises_per_recording` also takes ``reference`` (B, C, n): each
-      window's recording reference (:meth:`recording_reference`), rows as in ``eeg_uV``.
+      window's recording reference (:meth:`recording_reference`, :mod:`~neurobolt.model.reference`),
+      rows as in ``eeg_uV``.
     * ``model.predict(eeg_uV, ch_names)`` is the user entry point (numpy in µV, any channel
       subset/order, eval mode, no grad, batched).
     """
@@ -61,10 +64,12 @@ class NeuroBOLT(nn.Module):
             rows = [0] * config.n_channels
         self.register_buffer("position_rows", torch.tensor(rows, dtype=torch.long), persistent=False)
         self._compiled_forward = None
-        # set by training and checkpoint loading: free-form provenance, and the typed preprocessing
-        # (neurobolt.data.config.Preprocessing) that prediction redoes on new recordings
-        self.extra: dict = {}
+        # set by training and checkpoint loading: how the model came to be, and the typed
+        # preprocessing (neurobolt.data.config.Preprocessing) that prediction redoes on new recordings
+        self.provenance = Provenance()
         self.preprocessing = None
+        # build_model(init=LaBraM): which checkpoint keys filled which weights (InitReport)
+        self.init_report = None
 
     # ------------------------------------------------------------------ training entry point
     def forward(self, eeg_uV: torch.Tensor, channel_index: torch.Tensor | None = None,
@@ -89,28 +94,62 @@ class NeuroBOLT(nn.Module):
         x = eeg_uV / INPUT_SCALE_UV  # the one place where µV become the network's units
         if channel_index is None:
             channel_index = torch.arange(x.shape[1], device=x.device)
+        spectral_reference, rms = self._split_reference(reference)
         queries = self.config.readout == "queries"
         ts = mss = None
         if self.temporal_spatial is not None:
             rows = self.position_rows[channel_index]
-            ts = self.ts_readout(self.temporal_spatial.tokens(x, rows)) if queries \
-                else self.temporal_spatial(x, rows)
+            # normalised per recording: each electrode in units of its own recording-wide RMS
+            x_ts = x if rms is None else x / rms.clamp_min(RMS_FLOOR)[..., None].to(x.dtype)
+            ts = self.ts_readout(self.temporal_spatial.tokens(x_ts, rows)) if queries \
+                else self.temporal_spatial(x_ts, rows)
         if self.spectral is not None:
-            mss = self.spectral_readout(self.spectral.tokens(x, channel_index, reference)) \
-                if queries else self.spectral(x, channel_index, reference)
+            mss = self.spectral_readout(self.spectral.tokens(x, channel_index, spectral_reference)) \
+                if queries else self.spectral(x, channel_index, spectral_reference)
         return ts, mss
+
+    def _split_reference(self, reference: torch.Tensor | None
+                         ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """(B, C, n) reference -> its spectral part (B, C, bins) and the RMS (B, C), each None
+        when that branch is not normalised per recording."""
+        spectra, rms = self._normalised_branches
+        if not (spectra or rms):
+            return None, None
+        if reference is None:
+            raise ValueError("this network reads each window relative to its recording: give each "
+                             "window's recording reference (recording_reference)")
+        if reference.shape[-1] != self.n_reference:
+            raise ValueError(f"a reference has {self.n_reference} columns per channel for this "
+                             f"network, got {reference.shape[-1]}")
+        return (reference[..., :self.spectral.n_reference] if spectra else None,
+                reference[..., -1] if rms else None)
 
     # ------------------------------------------------------------------ per-recording reference
     @property
-    def normalises_per_recording(self) -> bool:
-        """True when the spectral branch reads each window relative to its recording's mean
-        spectra (``spectral_normalization="recording"``): a prediction then needs the recording."""
-        return self.spectral is not None and self.config.spectral_normalization == "recording"
+    def _normalised_branches(self) -> tuple[bool, bool]:
+        """(spectral, temporal-spatial): which branches read windows relative to the recording."""
+        config = self.config
+        return (self.spectral is not None and config.spectral_normalization == "recording",
+                self.temporal_spatial is not None and config.temporal_normalization == "recording")
 
-    def recording_reference(self) -> SpectralReference:
+    @property
+    def normalises_per_recording(self) -> bool:
+        """True when a branch reads each window relative to its recording (its mean spectra,
+        ``spectral_normalization="recording"``, or its channels' RMS,
+        ``temporal_normalization="recording"``): a prediction then needs the recording."""
+        return any(self._normalised_branches)
+
+    @property
+    def n_reference(self) -> int:
+        """Columns per channel of this network's recording reference (0: it has none)."""
+        spectra, rms = self._normalised_branches
+        return (self.spectral.n_reference if spectra else 0) + int(rms)
+
+    def recording_reference(self) -> RecordingReference:
         """An empty reference for one recording: ``add`` its windows (µV) block by block, in the
         channel order they will be predicted in, then pass ``mean()`` to :meth:`predict`."""
-        return SpectralReference(self.spectral, INPUT_SCALE_UV)
+        spectra, rms = self._normalised_branches
+        return RecordingReference(self.spectral, INPUT_SCALE_UV, spectra=spectra, rms=rms)
 
     # ------------------------------------------------------------------ names
     @property

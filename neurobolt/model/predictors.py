@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
 
 from ..errors import ConfigError
+from .provenance import Provenance
 
 PRECISIONS = ("auto", "fp32", "bf16")
 
@@ -35,8 +36,14 @@ class RecordingPredictor(Protocol):
 
 @runtime_checkable
 class Predictor(Protocol):
-    """What every neurobolt model kind offers (the network, spoc, ridge, an ensemble): names, a
-    batch prediction of one recording's windows, and a block-wise recording predictor."""
+    """What every neurobolt model kind offers (the network, spoc, ridge, an ensemble): names, the
+    preprocessing that prediction redoes on a recording (a
+    :class:`~neurobolt.data.config.Preprocessing`, None when unknown), how the model came to be
+    (:class:`~neurobolt.model.provenance.Provenance`), a batch prediction of one recording's
+    windows, and a block-wise recording predictor."""
+
+    preprocessing: Any
+    provenance: Provenance
 
     @property
     def ch_names(self) -> tuple[str, ...]: ...
@@ -70,11 +77,11 @@ def predict_network(model, eeg_uV, ch_names: Sequence[str], *, batch_size: int =
         reference = accumulator.mean()
     if reference is not None:
         if not model.normalises_per_recording:
-            raise ConfigError("reference= applies to a network whose spectra are normalised per "
-                              "recording (spectral_normalization='recording'); this one is not")
+            raise ConfigError("reference= applies to a network normalised per recording "
+                              "(spectral_ or temporal_normalization='recording'); this one is not")
         reference = torch.as_tensor(reference, dtype=torch.float32, device=device)
-        if reference.shape != (len(index), model.spectral.n_reference):
-            raise ConfigError(f"reference must be ({len(index)}, {model.spectral.n_reference}) "
+        if reference.shape != (len(index), model.n_reference):
+            raise ConfigError(f"reference must be ({len(index)}, {model.n_reference}) "
                               f"for {len(index)} channels, got {tuple(reference.shape)}")
     # prediction stays fp32 on a CPU even with native bf16: its outputs are results, and
     # bf16 rounding would make them depend on the batch size (training autocasts, see

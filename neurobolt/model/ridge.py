@@ -36,6 +36,7 @@ from ..data.channels import canonical_channel_name
 from ..errors import CheckpointError, ConfigError, InputError
 from ..stats import EEG_BANDS_HZ, RunningMoments, zscore
 from .inputs import channel_positions, check_eeg_windows
+from .provenance import Provenance, read_provenance
 
 FORMAT_NAME = "neurobolt-ridge"
 FORMAT_VERSION = 1
@@ -208,7 +209,8 @@ class RidgeModel:
     ``coef`` (F, R) and ``intercept`` (R,) act on the within-recording standardised features (see
     the module doc for the feature order); ``alpha`` (R,) are the penalties chosen on validation;
     ``preprocessing`` is the typed :class:`~neurobolt.data.config.Preprocessing` of the training
-    cache (what prediction redoes on a new recording); ``extra`` is free-form provenance.
+    cache (what prediction redoes on a new recording); ``provenance`` how it was fitted
+    (:class:`~neurobolt.model.provenance.Provenance`).
     """
 
     ch_names: tuple[str, ...]
@@ -218,7 +220,7 @@ class RidgeModel:
     intercept: np.ndarray
     alpha: np.ndarray
     preprocessing: Any = None
-    extra: dict = field(default_factory=dict)
+    provenance: Provenance = field(default_factory=Provenance)
 
     def __post_init__(self) -> None:
         if isinstance(self.ch_names, str) or isinstance(self.roi_names, str):
@@ -256,8 +258,8 @@ class RidgeModel:
                     f"{self.features.sfreq:g} Hz but the preprocessing gives {p.window_s:g} s at "
                     f"{p.eeg.sfreq:g} Hz"
                 )
-        if not isinstance(self.extra, dict):
-            raise ConfigError("RidgeModel.extra must be a dict")
+        if not isinstance(self.provenance, Provenance):
+            raise ConfigError("RidgeModel.provenance must be a Provenance")
 
     # ------------------------------------------------------------------ names and sizes
     @property
@@ -333,8 +335,7 @@ class RidgeModel:
             f"channels ({len(self.ch_names)}): {', '.join(self.ch_names)}",
             f"ROIs ({self.n_rois}): {', '.join(self.roi_names)}",
         ]
-        if self.extra:
-            lines.append(f"extra: {', '.join(sorted(self.extra))}")
+        lines += self.provenance.describe()
         return "\n".join(lines)
 
 
@@ -387,7 +388,7 @@ def save_ridge(model: RidgeModel, out_dir: str | Path) -> Path:
         "features": model.features.to_dict(),
         "alpha": [float(a) for a in model.alpha],
         "preprocessing": model.preprocessing.to_dict() if model.preprocessing is not None else None,
-        "extra": model.extra,
+        "provenance": model.provenance.to_dict(),
     }
     tensors = {"coef": np.ascontiguousarray(model.coef, dtype=np.float32),
                "intercept": np.ascontiguousarray(model.intercept, dtype=np.float32)}
@@ -427,7 +428,7 @@ def load_ridge(path: str | Path) -> RidgeModel:
             intercept=state["intercept"],
             alpha=np.asarray(document["alpha"], dtype=np.float64),
             preprocessing=preprocessing,
-            extra=document.get("extra") or {},
+            provenance=read_provenance(document, config_path),
         )
     except KeyError as err:
         raise CheckpointError(f"'{config_path}' lacks the entry {err}") from None

@@ -138,7 +138,7 @@ class SpectralEncoder(nn.Module):
         """(B, C, n_samples) -> (B, C, tokens, width): the summed per-scale projections.
 
         ``reference`` (B, C, :attr:`n_reference`): each window's recording's mean spectra (see
-        :class:`SpectralReference`), subtracted before the projections when the branch is
+        :mod:`~neurobolt.model.reference`), subtracted before the projections when the branch is
         normalised per recording (``spectral_normalization="recording"``)."""
         total = None
         with torch.autocast(device_type=x.device.type, enabled=False):
@@ -146,7 +146,7 @@ class SpectralEncoder(nn.Module):
             if self.normalization == "recording":
                 if reference is None:
                     raise ValueError("this network's spectra are normalised per recording: give "
-                                     "each window's recording reference (SpectralReference)")
+                                     "each window's recording reference (recording_reference)")
                 parts = reference.float().split(self.reference_sizes, dim=-1)
                 spectra = [s - r[:, :, None] for s, r in zip(spectra, parts)]
             for i, spectrum in enumerate(spectra):
@@ -184,42 +184,3 @@ class SpectralEncoder(nn.Module):
         for layer in self.layers:
             h = layer(h)
         return h
-
-
-class SpectralReference:
-    """A recording's mean spectra, what a per-recording normalised spectral branch subtracts.
-
-    For every channel and every frequency bin of every scale: the mean over all frames of all the
-    recording's windows of what the branch reads (log |STFT|). Subtracting it turns each window's
-    spectra into changes relative to that recording, as the ridge baseline and spoc standardise
-    their band powers within each recording: electrode gains and a subject's resting spectrum are
-    removed and the power modulations that drive BOLD remain. Feed the windows in blocks with
-    :meth:`add` (running float64 sums: memory does not grow with the recording), then read
-    :meth:`mean`. A flat channel's spectra equal their mean: it contributes zeros.
-    """
-
-    def __init__(self, encoder: SpectralEncoder, input_scale: float) -> None:
-        self.encoder, self.input_scale = encoder, input_scale
-        self._sums: list[torch.Tensor] | None = None
-        self._frames = [0] * len(encoder.n_ffts)
-
-    @torch.no_grad()
-    def add(self, eeg: torch.Tensor) -> None:
-        """``eeg``: (B, C, n_samples) windows in the network's input units (µV: the network's
-        :meth:`~neurobolt.model.network.NeuroBOLT.recording_reference` divides by its scale)."""
-        if not len(eeg):
-            return
-        spectra = self.encoder.spectra(torch.as_tensor(eeg) / self.input_scale)
-        sums = [s.double().sum(dim=(0, 2)) for s in spectra]  # (C, freqs) per scale
-        self._sums = sums if self._sums is None else [a + b for a, b in zip(self._sums, sums)]
-        self._frames = [n + s.shape[0] * s.shape[2] for n, s in zip(self._frames, spectra)]
-
-    @property
-    def empty(self) -> bool:
-        return self._sums is None
-
-    def mean(self) -> torch.Tensor:
-        """(C, n_reference) float32: each scale's mean spectra, concatenated over scales."""
-        if self._sums is None:
-            raise ValueError("no window was added to the recording reference")
-        return torch.cat([s / n for s, n in zip(self._sums, self._frames)], dim=-1).float()

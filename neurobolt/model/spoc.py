@@ -47,6 +47,7 @@ from .._configbase import Config
 from ..data.channels import canonical_channel_name
 from ..errors import CheckpointError, ConfigError, InputError
 from .inputs import channel_positions, check_eeg_windows
+from .provenance import Provenance, read_provenance
 
 FORMAT_NAME = "neurobolt-spoc"
 FORMAT_VERSION = 1
@@ -291,7 +292,7 @@ class SpocModel(nn.Module):
                              torch.zeros(config.n_rois, config.n_bands, config.n_filters))
         # set by training and loading: the typed preprocessing prediction redoes, provenance
         self.preprocessing = None
-        self.extra: dict = {}
+        self.provenance = Provenance()
 
     # ------------------------------------------------------------------ the computation
     def unit_filters(self, channel_mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -447,9 +448,7 @@ class SpocModel(nn.Module):
             f"channels ({c.n_channels}): {', '.join(c.ch_names)}",
             f"ROIs ({c.n_rois}): {', '.join(c.roi_names)}",
         ]
-        trained = (self.extra or {}).get("trained")
-        lines.append("trained: " + {True: "yes", False: "no (untrained weights)"}.get(
-            trained, "not recorded"))
+        lines += self.provenance.describe()
         return "\n".join(lines)
 
 
@@ -564,7 +563,7 @@ def save_spoc(model: SpocModel, out_dir: str | Path) -> Path:
         "neurobolt_version": __version__,
         "model": model.config.to_dict(),
         "preprocessing": model.preprocessing.to_dict() if model.preprocessing is not None else None,
-        "extra": model.extra,
+        "provenance": model.provenance.to_dict(),
     }
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     payload = save(state, metadata={"format": FORMAT_NAME})
@@ -599,7 +598,7 @@ def load_spoc(path: str | Path) -> SpocModel:
             f"{ {k: tuple(v.shape) for k, v in state.items()} }, expected "
             f"{ {k: tuple(v) for k, v in expected.items()} }")
     model.load_state_dict(state)
-    model.extra = document.get("extra") or {}
+    model.provenance = read_provenance(document, config_path)
     if document.get("preprocessing") is not None:
         from ..data.config import Preprocessing
 

@@ -250,7 +250,8 @@ class TrainConfig(Config):
                     "validation)", options=[f"TrainConfig.{n}" for n in wrong] + ["TrainConfig.model"])
         elif self.model == "spoc":
             wrong = sorted((given & set(network_only + ("recipe",)))
-                           | {f"optim.{n}" for n in optim_given & {"layer_decay", "warmup_epochs"}})
+                           | {f"optim.{n}" for n in optim_given
+                              & {"layer_decay", "warmup_epochs", "ema"}})
             if wrong:
                 raise ConfigError(
                     f"{_names(wrong)} {'applies' if len(wrong) == 1 else 'apply'} to the NeuroBOLT "

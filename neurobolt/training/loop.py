@@ -137,6 +137,10 @@ def fit(model, train_windows, val_windows, config: TrainConfig, fold_dir: Path, 
         kwargs["find_unused_parameters"] = getattr(raw_model.config, "readout", "mean") != "mean"
         model = torch.nn.parallel.DistributedDataParallel(raw_model, **kwargs)
     optimizer = build_optimizer(raw_model, config.optim)
+    # with optim.ema, what is validated and kept is the moving average of the weights
+    averaged = (None if config.optim.ema is None else torch.optim.swa_utils.AveragedModel(
+        raw_model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.optim.ema),
+        use_buffers=True))
     channel_index = raw_model.channel_index(train_windows.channels)
     n_items = len(train_windows)
     max_shift = int(round(config.shift_s * train_windows.prepared.sfreq))
@@ -160,6 +164,8 @@ def fit(model, train_windows, val_windows, config: TrainConfig, fold_dir: Path, 
                 f"already done in '{checkpoint_path}'; resume with at least {state['epoch']}")
         raw_model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
+        if averaged is not None:
+            averaged.load_state_dict(state["ema"])
         first_epoch, step, history = state["epoch"], state["step"], list(state["history"])
         best_epoch, best_score, best_state = state["best_epoch"], state["best_score"], state["best_model"]
         torch.set_rng_state(state["rng_torch"])
@@ -216,6 +222,8 @@ def fit(model, train_windows, val_windows, config: TrainConfig, fold_dir: Path, 
                 if config.optim.grad_clip is not None:
                     torch.nn.utils.clip_grad_norm_(raw_model.parameters(), config.optim.grad_clip)
                 optimizer.step()
+                if averaged is not None:
+                    averaged.update_parameters(raw_model)
                 step += 1
                 total_loss += loss_value
                 now = time.perf_counter()
@@ -224,7 +232,8 @@ def fit(model, train_windows, val_windows, config: TrainConfig, fold_dir: Path, 
                 bar.set_postfix(loss=f"{total_loss / (k + 1):.4f}", val_r=f"{last_val:.3f}")
                 bar.update(1)
                 fetch_started = time.perf_counter()
-        scores = validation_scores(raw_model, val_windows, config.eval_batch_size)
+        kept = raw_model if averaged is None else averaged.module
+        scores = validation_scores(kept, val_windows, config.eval_batch_size)
         record = {
             "epoch": epoch + 1,
             "train_loss": total_loss / max(1, len(batches)),
@@ -238,13 +247,14 @@ def fit(model, train_windows, val_windows, config: TrainConfig, fold_dir: Path, 
         history.append(record)
         if _is_better(scores[metric_key], best_score, config.selection):
             best_epoch, best_score = epoch + 1, scores[metric_key]
-            best_state = {k: v.detach().cpu().clone() for k, v in raw_model.state_dict().items()}
+            best_state = {k: v.detach().cpu().clone() for k, v in kept.state_dict().items()}
         if dist.is_main:
             save_training_state(checkpoint_path, {
                 "identity": identity, "model": raw_model.state_dict(),
                 "optimizer": optimizer.state_dict(), "epoch": epoch + 1, "step": step,
                 "history": history, "best_epoch": best_epoch, "best_score": best_score,
                 "best_model": best_state, "rng_torch": torch.get_rng_state(),
+                **({} if averaged is None else {"ema": averaged.state_dict()}),
             })
             write_log(fold_dir, history)
             logger.info(

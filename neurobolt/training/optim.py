@@ -37,9 +37,14 @@ class OptimConfig(Config):
     warmup_fraction: float | None = None
     min_lr: float | None = None
     grad_clip: float | None = None  # max global gradient norm; None: no clipping
+    # the network: validate and keep an exponential moving average of the weights (decay per
+    # step, e.g. 0.99), not the weights of the last step; None: off
+    ema: float | None = None
 
     # the fields a recipe fills (grad_clip stays None, i.e. off, unless given)
-    RECIPE_FIELDS = ("lr", "weight_decay", "betas", "eps", "layer_decay", "min_lr")
+    RECIPE_FIELDS = ("lr", "weight_decay", "betas", "eps", "layer_decay", "min_lr", "ema")
+    # the recipe fields whose None is a value (off), not a gap to fill
+    OPTIONAL_FIELDS = ("ema",)
 
     def over(self, recipe: "OptimConfig") -> "OptimConfig":
         """This config with every unset field taken from ``recipe``; the two warm-up fields are
@@ -72,6 +77,8 @@ class OptimConfig(Config):
         if self.min_lr is not None and (self.min_lr < 0 or (self.lr is not None
                                                             and self.min_lr > self.lr)):
             problems.append(f"min_lr={self.min_lr} must be in [0, lr]")
+        if self.ema is not None and not 0 < self.ema < 1:
+            problems.append(f"ema={self.ema} must be in (0, 1) or None")
         if self.grad_clip is not None and not self.grad_clip > 0:
             problems.append(f"grad_clip={self.grad_clip} must be > 0 or None")
         if self.betas is not None and (len(self.betas) != 2
@@ -84,7 +91,8 @@ class OptimConfig(Config):
 
     def require_complete(self) -> "OptimConfig":
         """Self, or a ConfigError naming the fields no recipe filled (see :meth:`over`)."""
-        missing = [name for name in self.RECIPE_FIELDS if getattr(self, name) is None]
+        missing = [name for name in self.RECIPE_FIELDS
+                   if getattr(self, name) is None and name not in self.OPTIONAL_FIELDS]
         if self.warmup_epochs is None and self.warmup_fraction is None:
             missing.append("warmup_epochs or warmup_fraction")
         if missing:

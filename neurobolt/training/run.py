@@ -40,6 +40,7 @@ from ..errors import ConfigError
 from ..evaluate.evaluate import (METRICS_FILE, PER_ROI_FILE, metrics_from_predictions,
                                  per_roi_table, predictions_frame, run_prediction_frames,
                                  write_predictions)
+from ..model.provenance import Provenance
 from ..outputs import atomic_write_json, atomic_write_text, check_output_dir, claim_output_dir, \
     read_marker
 from .clock import RunClock
@@ -235,10 +236,9 @@ def run_fold(prepared, fold: Fold, fold_dir: Path, config: TrainConfig, resolved
     info = test.info_table()
     measured = test.targets()
     preprocessing = prepared.preprocessing()
-    provenance = {"trained": True, "run": str(run_dir.resolve()), "fold": fold.name,
-                  "cache": str(Path(prepared.root).resolve()), "protocol": config.protocol,
-                  # the atlas(es) the targets were extracted with: predict --nifti's default
-                  "atlases": list(prepared.info.get("atlases") or [])}
+    provenance = Provenance(trained=True, run=str(run_dir.resolve()), fold=fold.name,
+                            cache=str(Path(prepared.root).resolve()), protocol=config.protocol,
+                            atlases=list(prepared.info.get("atlases") or []))
 
     baseline_values, validation = None, {}
     if config.baseline or config.model == "ridge":
@@ -273,8 +273,8 @@ def run_fold(prepared, fold: Fold, fold_dir: Path, config: TrainConfig, resolved
         val_measured = val.targets()
         validation["mean_r"] = _finite_or_none(mean_r_over_scans(
             val_predicted, val_measured, val.scan_groups(), targets))
-        model.extra = {**(model.extra or {}), "intervals": calibration(
-            val_predicted, val_measured, targets, spread=val_spread)}
+        model.provenance = model.provenance.but(intervals=calibration(
+            val_predicted, val_measured, targets, spread=val_spread))
         if dist.is_main:
             export_model(model, fold_dir / MODEL_DIR)
             if len(members) > 1:  # the members are in the ensemble's folder now
@@ -310,7 +310,7 @@ def run_fold(prepared, fold: Fold, fold_dir: Path, config: TrainConfig, resolved
         "epochs": config.epochs, "steps": config.steps,
         "validation": validation, "warnings": validation_warnings(validation, config.model),
         # the calibrated intervals' coverage on the test windows (the model's own; not ridge's)
-        "intervals": (interval_metrics(predicted, measured, targets, model.extra["intervals"],
+        "intervals": (interval_metrics(predicted, measured, targets, model.provenance.intervals,
                                        spread=test_spread)
                       if config.model != "ridge" else None),
         **summary, "wall_s": round(time.perf_counter() - fold_started, 2),
@@ -353,13 +353,13 @@ def _mean_r(model, windows, config: TrainConfig) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _members_to_model(members: list, preprocessing, extra: dict):
+def _members_to_model(members: list, preprocessing, provenance: Provenance):
     """One trained member, or the ensemble of several."""
     from ..model import Ensemble
 
     if len(members) == 1:
         return members[0]
-    return Ensemble(members, preprocessing=preprocessing, extra=extra)
+    return Ensemble(members, preprocessing=preprocessing, provenance=provenance)
 
 
 def _member_dir(fold_dir: Path, k: int, n: int) -> Path:
@@ -400,10 +400,10 @@ def _train_networks(prepared, fold, fold_dir, windows, channels, targets, config
                                    f"folders under {fold_dir}" if k else "")) from None
         model.load_state_dict(result.best_state)
         model.preprocessing = preprocessing
-        model.extra = {**provenance, "best_epoch": result.best_epoch, "seed": seed,
-                       "selection": config.selection, "best_val_score": result.best_score,
-                       "epochs": config.epochs, "preset": resolved["preset"],
-                       "recipe": config.recipe}
+        model.provenance = provenance.but(
+            best_epoch=result.best_epoch, seed=seed, selection=config.selection,
+            best_val_score=result.best_score, epochs=config.epochs, preset=resolved["preset"],
+            recipe=config.recipe)
         if n > 1 and dist.is_main:
             export_member(model, member_dir / MODEL_DIR)
         members.append(model)
@@ -454,10 +454,11 @@ def _train_spoc(prepared, fold, fold_dir, windows, channels, targets, config, pr
         saved = member_dir / MODEL_DIR
         if resume and n > 1 and (saved / "config.json").is_file():
             model = load_model(saved)
-            if model.extra.get("steps") == config.steps and model.extra.get("seed") == seed:
+            done = model.provenance
+            if done.steps == config.steps and done.seed == seed:
                 logger.info("%s member %d/%d: finished earlier, kept", fold.name, k + 1, n)
                 members.append(model)
-                summaries.append({k2: model.extra.get(k2) for k2 in
+                summaries.append({k2: getattr(done, k2) for k2 in
                                   ("seed", "best_step", "best_val_score", "train_s")}
                                  | {"best_epoch": None})
                 continue
@@ -477,9 +478,9 @@ def _train_spoc(prepared, fold, fold_dir, windows, channels, targets, config, pr
         model = fit.model
         model.band_covariance.copy_(covariance)
         model.preprocessing = preprocessing
-        model.extra = {**provenance, "seed": seed, "best_step": fit.best_step,
-                       "selection": recipe.selection, "best_val_score": fit.best_score,
-                       "steps": recipe.steps, "train_s": round(fit.wall_s, 2)}
+        model.provenance = provenance.but(
+            seed=seed, best_step=fit.best_step, selection=recipe.selection,
+            best_val_score=fit.best_score, steps=recipe.steps, train_s=round(fit.wall_s, 2))
         if dist.is_main:
             member_dir.mkdir(parents=True, exist_ok=True)
             write_log(member_dir, fit.history)
@@ -539,14 +540,14 @@ def _is_labram(path: Path) -> bool:
 
 
 def fit_baseline(prepared, fold: Fold, channels, targets, config: TrainConfig, preprocessing,
-                 provenance: dict):
+                 provenance: Provenance):
     """The ridge band-power baseline on the fold's training windows, penalties chosen on its
     validation windows."""
     from ..evaluate.baseline import fit_ridge_baseline
 
     ridge = fit_ridge_baseline(prepared, fold.parts["train"], fold.parts["val"], channels=channels,
                                targets=targets, alphas=config.ridge_alphas,
-                               extra={**provenance, "model": "ridge"})
+                               provenance=provenance.but(details={"model": "ridge"}))
     ridge.preprocessing = preprocessing
     return ridge
 
@@ -611,9 +612,17 @@ _EXTENSIBLE = ("epochs", "steps")
 _COMPUTE = ("device", "precision", "num_workers", "eval_batch_size")
 
 
+# optim fields added after runs were first made: left unset, they are not part of the identity,
+# so that a run made before they existed resumes as the same run
+_OPTIM_ADDED_LATER = ("ema",)
+
+
 def _identity_config(config: TrainConfig) -> dict:
     """The config as the run's identity: everything but the run's length and how it computes."""
-    return {k: v for k, v in config.to_dict().items() if k not in _EXTENSIBLE + _COMPUTE}
+    identity = {k: v for k, v in config.to_dict().items() if k not in _EXTENSIBLE + _COMPUTE}
+    identity["optim"] = {k: v for k, v in identity["optim"].items()
+                         if not (k in _OPTIM_ADDED_LATER and v is None)}
+    return identity
 
 
 def _as_before_options(config: TrainConfig, given: TrainConfig, identity: dict) -> TrainConfig:

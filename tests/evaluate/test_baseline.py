@@ -117,7 +117,8 @@ def test_fit_from_cache_predicts_training_windows_as_fitted(prepared_small, tmp_
     assert model.roi_names == tuple(prepared.roi_names)
     assert model.ch_names == tuple(c.upper() for c in prepared.channel_names)
     assert model.preprocessing == prepared.preprocessing()
-    assert model.extra["train_scans"] == sorted(train) and model.extra["n_val_windows"] == \
+    assert model.provenance.details["train_scans"] == sorted(train) \
+        and model.provenance.details["n_val_windows"] == \
         prepared.scan(prepared.scan_ids[2]).n_volumes
     # the exported model standardises a recording as the fit standardised a (scan, part)
     scan, rows = next(iter(train.items()))

@@ -87,7 +87,7 @@ def test_a_run_stores_intervals_and_predict_writes_them(tiny_split_run, simulate
 
     run = tiny_split_run.run_dir
     metrics = json.loads((run / "metrics.json").read_text())
-    stored = load_model(run / "model").extra["intervals"]
+    stored = load_model(run / "model").provenance.intervals
     assert stored["coverage"] == 0.9 and stored["n_windows"] == metrics["n_val_windows"]
     result = metrics["intervals"]
     assert result["n_windows"] == metrics["n_test_windows"] and 0 <= result["coverage"] <= 1

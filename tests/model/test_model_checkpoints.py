@@ -12,6 +12,7 @@ import torch
 
 from neurobolt.errors import CheckpointError, ConfigError
 from neurobolt.model import load_model, safe_torch_load, save_model
+from neurobolt.model.provenance import Provenance
 from neurobolt.resources import NEUROBOLT_26_CHANNELS
 
 
@@ -20,13 +21,16 @@ def _eeg(n=2, c=26, seed=0):
 
 
 def test_round_trip_tiny(tiny_model, tmp_path):
-    extra = {"target_mean": [0.1, 0.2, 0.3], "preprocessing": {"l_freq": 0.5}}
-    out = save_model(tiny_model, tmp_path / "m", extra=extra)
+    provenance = Provenance(trained=True, seed=3, best_epoch=2, atlases=["difumo64"],
+                            details={"target_mean": [0.1, 0.2, 0.3]})
+    out = save_model(tiny_model, tmp_path / "m", provenance=provenance)
     assert sorted(p.name for p in out.iterdir()) == [".neurobolt", "config.json", "model.safetensors"]
     doc = json.loads((out / "config.json").read_text())
     assert doc["format"] == "neurobolt-model" and doc["format_version"] == 1 and "neurobolt_version" in doc
     loaded = load_model(out)
-    assert loaded.extra == extra
+    assert loaded.provenance == provenance
+    assert doc["provenance"] == {"trained": True, "atlases": ["difumo64"], "seed": 3,
+                                 "best_epoch": 2, "details": {"target_mean": [0.1, 0.2, 0.3]}}
     assert loaded.config == tiny_model.config
     eeg = _eeg()
     np.testing.assert_array_equal(
@@ -124,7 +128,8 @@ def test_single_roi_release_is_named_by_its_args(official_path, tmp_path):
     torch.save({"model": state, "epoch": "best", "args": args}, path)
     model = load_model(path)
     assert model.config.roi_names == ("Precuneus",)
-    assert model.extra["official_args"]["labels_roi"] == "Precuneus" and model.extra["epoch"] == "best"
+    assert model.provenance.details["official_args"]["labels_roi"] == "Precuneus"
+    assert model.provenance.details["epoch"] == "best" and model.provenance.trained is True
     assert model.predict(_eeg(n=1), NEUROBOLT_26_CHANNELS).shape == (1, 1)
 
 
@@ -141,3 +146,25 @@ def test_typed_preprocessing_travels_with_the_model(tiny_model, tmp_path):
     assert loaded.preprocessing.window_samples == 3200
     # a model saved without preprocessing says so (None), it is not invented
     assert load_model(save_model(tiny_model, tmp_path / "bare")).preprocessing is None
+
+
+def test_an_older_files_free_extra_is_read_into_the_typed_record(tiny_model, tmp_path):
+    # model folders written before the typed record kept the same facts in a free "extra" object
+    out = save_model(tiny_model, tmp_path / "m")
+    doc = json.loads((out / "config.json").read_text())
+    del doc["provenance"]
+    doc["extra"] = {"trained": True, "seed": 1, "best_epoch": 4, "cache": "/data/cache",
+                    "intervals": {"coverage": 0.9}, "train_scans": ["a", "b"]}
+    (out / "config.json").write_text(json.dumps(doc))
+    provenance = load_model(out).provenance
+    assert (provenance.trained, provenance.seed, provenance.best_epoch, provenance.cache) == \
+        (True, 1, 4, "/data/cache")
+    assert provenance.intervals == {"coverage": 0.9}
+    assert provenance.details == {"train_scans": ["a", "b"]}
+    summary = load_model(out).summary()
+    assert "trained: yes" in summary and "best_epoch: 4" in summary and "train_scans: 2 entries" in summary
+    # a provenance that is not an object is a clear refusal
+    doc["extra"] = ["not", "an", "object"]
+    (out / "config.json").write_text(json.dumps(doc))
+    with pytest.raises(CheckpointError, match="provenance"):
+        load_model(out)

@@ -4,6 +4,8 @@ constant memory and gives what predicting all its windows at once gives, and an 
 over the whole recording no longer changes a prediction."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -95,4 +97,34 @@ def test_config_refuses_what_cannot_work():
         ModelConfig.preset("tiny", ch_names=("Fz",), roi_names=("a",),
                            spectral_log_magnitude=True, spectral_normalization="zscore")
     # the published network is unchanged: it reads its windows alone
-    assert ModelConfig().spectral_normalization == "none"
+    assert ModelConfig.__dataclass_fields__["spectral_normalization"].default == "none"
+    # every construction is validated, not only presets
+    with pytest.raises(ConfigError, match="ch_names is empty"):
+        ModelConfig()
+    config = ModelConfig.preset("tiny", ch_names=("Fz",), roi_names=("a",))
+    with pytest.raises(ConfigError, match="temporal_normalization"):
+        dataclasses.replace(config, temporal_normalization="zscore")
+
+
+def test_with_both_branches_normalised_an_electrode_gain_changes_nothing():
+    # temporal_normalization="recording": the waveform branch reads each channel over its
+    # recording-wide RMS, the reference's last column
+    model = _model(temporal_normalization="recording")
+    eeg = _recording()
+    reference = model.recording_reference()
+    reference.add(torch.from_numpy(eeg))
+    mean = reference.mean()
+    assert mean.shape == (len(CHANNELS), model.spectral.n_reference + 1) == \
+        (len(CHANNELS), model.n_reference)
+    rms = np.sqrt(((eeg.astype(np.float64) / 100.0) ** 2).mean(axis=(0, 2)))
+    np.testing.assert_allclose(mean[:, -1].numpy(), rms, rtol=1e-5)
+    gained = eeg.copy()
+    gained[:, 2] *= 4.0
+    change = np.abs(model.predict(gained, CHANNELS) - model.predict(eeg, CHANNELS)).max()
+    published = _model(temporal_normalization="none")  # the waveform branch as published
+    raw_change = np.abs(published.predict(gained, CHANNELS) - published.predict(eeg, CHANNELS)).max()
+    assert raw_change > 1e-5 and change < 0.03 * raw_change
+    # in blocks, two passes: the same as all windows at once
+    blocks = [eeg[i:i + 3] for i in range(0, len(eeg), 3)]
+    np.testing.assert_allclose(predict_blocks(model, CHANNELS, blocks, len(eeg)),
+                               model.predict(eeg, CHANNELS), rtol=1e-4, atol=1e-5)

@@ -12,6 +12,7 @@ from neurobolt.data import WindowDataset
 from neurobolt.errors import CheckpointError, ConfigError, InputError
 from neurobolt.model import (BANDS_HZ, BandPowerConfig, RidgeModel, band_power_features, load_model,
                              save_ridge, standardize_features)
+from neurobolt.model.provenance import Provenance
 from neurobolt.outputs import MARKER_FILE, is_ours
 from neurobolt.predict import predict_windows
 
@@ -190,7 +191,7 @@ def test_sizes_and_summary():
 # ---------------------------------------------------------------------------------- checkpoint
 def test_save_and_load_model_round_trip(tmp_path, prepared_small):
     preprocessing = prepared_small.preprocessing()
-    model = _model(preprocessing=preprocessing, extra={"train_scans": ["a", "b"]})
+    model = _model(preprocessing=preprocessing, provenance=Provenance(details={"train_scans": ["a", "b"]}))
     out = save_ridge(model, tmp_path / "ridge")
     assert is_ours(out, "model") and (out / MARKER_FILE).is_file()
     document = json.loads((out / "config.json").read_text())
@@ -201,7 +202,7 @@ def test_save_and_load_model_round_trip(tmp_path, prepared_small):
         loaded = load_model(path)
         assert isinstance(loaded, RidgeModel)
         assert loaded.roi_names == ROIS and loaded.features == model.features
-        assert loaded.preprocessing == preprocessing and loaded.extra == {"train_scans": ["a", "b"]}
+        assert loaded.preprocessing == preprocessing and loaded.provenance == Provenance(details={"train_scans": ["a", "b"]})
         eeg = _eeg(6)
         np.testing.assert_array_equal(loaded.predict(eeg, list(CHANNELS)), model.predict(eeg, list(CHANNELS)))
     save_ridge(model, out)  # our own folder may be written again
@@ -217,7 +218,7 @@ def test_saved_files_keep_ordinary_permissions(tmp_path):
         assert stat.S_IMODE((out / name).stat().st_mode) == 0o644, name
 
 
-def test_save_refuses_foreign_folders_and_unserialisable_extra(tmp_path):
+def test_save_refuses_foreign_folders_and_unserialisable_provenance(tmp_path):
     foreign = tmp_path / "notes"
     foreign.mkdir()
     (foreign / "paper.txt").write_text("mine")
@@ -225,7 +226,7 @@ def test_save_refuses_foreign_folders_and_unserialisable_extra(tmp_path):
         save_ridge(_model(), foreign)
     assert sorted(p.name for p in foreign.iterdir()) == ["paper.txt"]
     with pytest.raises(ConfigError, match="not JSON-serialisable"):
-        save_ridge(_model(extra={"when": object()}), tmp_path / "x")
+        save_ridge(_model(provenance=Provenance(details={"when": object()})), tmp_path / "x")
     assert not (tmp_path / "x").exists()
 
 

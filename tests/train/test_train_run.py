@@ -59,7 +59,7 @@ def test_exported_model_reproduces_the_heldout_predictions(split_run, prepared_s
     result, _, _ = split_run
     model = load_model(result.run_dir / "model")
     assert model.preprocessing == prepared_small.preprocessing()
-    assert model.extra["trained"] is True and model.extra["best_epoch"] == result.metrics["best_epoch"]
+    assert model.provenance.trained is True and model.provenance.best_epoch == result.metrics["best_epoch"]
     (scan,) = result.metrics["split"]["test"]
     stored = pd.read_csv(result.run_dir / "predictions" / f"{scan}.tsv", sep="\t")
     windows = WindowDataset(prepared_small, {scan: np.arange(prepared_small.scan(scan).n_volumes)})

@@ -5,7 +5,7 @@ entry points: :func:`build_model`, :func:`load_model`, :func:`export_model`, :fu
 Our format is a directory::
 
     config.json        {"format": "neurobolt-model", "format_version": 1, "neurobolt_version": ...,
-                        "model": <ModelConfig>, "extra": {preprocessing, target normalisation, ...}}
+                        "model": <ModelConfig>, "preprocessing": {...}, "provenance": {...}}
     model.safetensors  the parameters (no pickle: loading runs no code)
 
 Foreign ``.pth`` files are read with ``torch.load(weights_only=True)``, allowing only

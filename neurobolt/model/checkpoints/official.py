@@ -14,6 +14,7 @@ from ...errors import CheckpointError
 from ...resources import NEUROBOLT_26_CHANNELS
 from ..config import ModelConfig
 from ..network import NeuroBOLT
+from ..provenance import Provenance
 from ..spectral import sinusoidal_angles, sinusoidal_table
 from .ours import load_exact
 
@@ -175,14 +176,16 @@ def import_official(
         )
     load_exact(model, ours, source)
     args = payload.get("args")
-    model.extra = {
-        "trained": True,  # a released checkpoint is the authors' trained model
-        "imported_from": str(source),
-        "epoch": str(payload.get("epoch", "")),
-        # the training options of the released run, kept for provenance (JSON-able values only)
-        "official_args": {
-            k: v for k, v in (vars(args) if args is not None else {}).items()
-            if isinstance(v, (str, int, float, bool)) or v is None
+    model.provenance = Provenance(
+        trained=True,  # a released checkpoint is the authors' trained model
+        imported_from=str(source),
+        details={
+            "epoch": str(payload.get("epoch", "")),
+            # the training options of the released run (JSON-able values only)
+            "official_args": {
+                k: v for k, v in (vars(args) if args is not None else {}).items()
+                if isinstance(v, (str, int, float, bool)) or v is None
+            },
         },
-    }
+    )
     return model

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import torch
 
@@ -13,6 +12,7 @@ from ... import __version__
 from ...errors import CheckpointError, ConfigError
 from ..config import ModelConfig
 from ..network import NeuroBOLT
+from ..provenance import Provenance, read_provenance
 
 FORMAT_NAME = "neurobolt-model"
 FORMAT_VERSION = 1
@@ -20,7 +20,7 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 
 
-def save_model(model: NeuroBOLT, out_dir: str | Path, extra: dict[str, Any] | None = None,
+def save_model(model: NeuroBOLT, out_dir: str | Path, provenance: Provenance | None = None,
                preprocessing=None) -> Path:
     """Write ``config.json`` + ``model.safetensors`` into ``out_dir``. Returns the dir.
 
@@ -28,8 +28,8 @@ def save_model(model: NeuroBOLT, out_dir: str | Path, extra: dict[str, Any] | No
     it must be new, empty, or a model folder neurobolt wrote; anything else is refused
     (:class:`~neurobolt.errors.ConfigError`) and left untouched.
 
-    ``extra`` is stored verbatim in config.json (JSON-serialisable): training provenance and the
-    like (default: ``model.extra``). ``preprocessing`` (a
+    ``provenance`` (a :class:`~neurobolt.model.provenance.Provenance`; default:
+    ``model.provenance``) says how the model came to be. ``preprocessing`` (a
     :class:`~neurobolt.data.config.Preprocessing`; default: ``model.preprocessing``) is stored
     typed: prediction on a new recording redoes exactly these steps.
     """
@@ -45,12 +45,12 @@ def save_model(model: NeuroBOLT, out_dir: str | Path, extra: dict[str, Any] | No
         "neurobolt_version": __version__,
         "model": model.config.to_dict(),
         "preprocessing": preprocessing.to_dict() if preprocessing is not None else None,
-        "extra": extra if extra is not None else dict(model.extra),
+        "provenance": (provenance if provenance is not None else model.provenance).to_dict(),
     }
     try:
         text = json.dumps(document, indent=2)
     except TypeError as err:
-        raise ConfigError(f"save_model: extra metadata is not JSON-serialisable: {err}") from None
+        raise ConfigError(f"save_model: provenance is not JSON-serialisable: {err}") from None
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     # safetensors' save_file replaces the file it is given by one of its own, private (0o600):
     # serialise to bytes and write them into our file, which keeps the umask's permissions
@@ -88,7 +88,7 @@ def load_our_format(directory: Path) -> NeuroBOLT:
     except (SafetensorError, OSError) as err:
         raise CheckpointError(f"cannot read '{weights_path}': {err}") from None
     load_exact(model, state, weights_path)
-    model.extra = document.get("extra") or {}
+    model.provenance = read_provenance(document, config_path)
     if document.get("preprocessing") is not None:
         from ...data.config import Preprocessing
 
