@@ -16,6 +16,14 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
 
+# Under pytest-xdist (pyproject: -n auto) every worker shares the cores: each computes on its share
+# (torch and BLAS here, and the commands tests start inherit it), instead of every worker spawning a
+# thread per core and all of them contending
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    _threads = str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    for _name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ.setdefault(_name, _threads)
+
 # where each folder of ../shared comes from (README, "Test data")
 SHARED_SOURCES = {
     "reference": "the NeuroBOLT/LaBraM random-weight reference checkpoints",
