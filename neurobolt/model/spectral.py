@@ -151,10 +151,8 @@ class SpectralEncoder(nn.Module):
                 spectra = [s - r[:, :, None] for s, r in zip(spectra, parts)]
             for i, spectrum in enumerate(spectra):
                 per_frame = self.freq_proj[i](spectrum)  # (b, c, frames, width)
-                time = self.time_proj[i]
-                # Linear over frames, without transposing the activations
-                scale = torch.einsum("bcfd,tf->bctd", per_frame, time.weight)
-                scale = scale + time.bias[:, None]
+                # a Linear over the frames: (b, c, tokens, width)
+                scale = self.time_proj[i](per_frame.transpose(2, 3)).transpose(2, 3)
                 total = scale if total is None else total + scale
         return total
 
