@@ -7,6 +7,8 @@
 #
 # ROWS (default: all): spoc spoc1 nb_scratch nb_scratch_mean nb_finetune nb_scratch_x3 spoc_test05
 #   nb_test05 nb_scratch_raw nb_scratch_raw_mean nb_scratch_raw_x3 nb_spec nb_spec_x3
+#   nb_scratch_x2s3 (members 4 and 5 of the network's ensembles: with nb_scratch_x3, the ensembles
+#   of up to 5 networks of experiments/ensemble_size.py)
 # The *_raw rows are the from-scratch recipe as it was before --spectral-norm recording and batch 16
 # became its defaults (the README's earlier network rows).
 # spoc_test05 (and nb_test05, the network) is the default model and ridge with the roles of two
@@ -19,7 +21,7 @@
 set -euo pipefail
 work=${1:?usage: accuracy_runs.sh WORKDIR [ROWS...]}
 shift
-rows=("${@:-spoc spoc1 nb_scratch nb_scratch_mean nb_finetune nb_scratch_x3 spoc_test05 nb_test05 nb_scratch_raw nb_scratch_raw_mean nb_scratch_raw_x3 nb_spec nb_spec_x3}")
+rows=("${@:-spoc spoc1 nb_scratch nb_scratch_mean nb_finetune nb_scratch_x3 spoc_test05 nb_test05 nb_scratch_raw nb_scratch_raw_mean nb_scratch_raw_x3 nb_spec nb_spec_x3 nb_scratch_x2s3}")
 rows=(${rows[@]})
 mkdir -p "$work/runs"
 cd "$work"
@@ -49,6 +51,8 @@ options() {  # the train options of a row
         # experiments/scratch_recipe_probe.sh), one network and an ensemble of 3
         nb_spec) echo "--model neurobolt --branches spectral --epochs 12" ;;
         nb_spec_x3) echo "--model neurobolt --branches spectral --epochs 12 --ensemble 3" ;;
+        # two more networks (seeds 3 and 4) beside nb_scratch_x3's (seeds 0-2): members 4 and 5
+        nb_scratch_x2s3) echo "--model neurobolt --ensemble 2 --seed 3 --no-baseline" ;;
         *) echo "unknown row $1" >&2; exit 2 ;;
     esac
 }
@@ -68,7 +72,7 @@ for row in "${rows[@]}"; do
             study="seed$seed-$layout"
             if [ -n "${STUDIES:-}" ] && [[ " $STUDIES " != *" $study "* ]]; then continue; fi
             # an ensemble of networks costs three network runs: the BIDS layout only
-            [[ "$row" = *_x3 ]] && [ "$layout" = release ] && continue
+            [[ "$row" = *_x3 || "$row" = *_x2s3 ]] && [ "$layout" = release ] && continue
             [[ "$row" = *_test05 ]] && [ "$layout" = release ] && continue
             sheet="sheet_$layout.tsv"
             [[ "$row" = *_test05 ]] && sheet=sheet_bids_test05.tsv

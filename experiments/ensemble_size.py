@@ -1,0 +1,78 @@
+"""How many networks to average: the validation and held-out mean r of ensembles of 1..K members.
+
+    python experiments/ensemble_size.py WORKDIR ROW [ROW ...] [--studies seed1-bids ...]
+
+WORKDIR is the accuracy studies' folder (experiments/accuracy_runs.sh). Each ROW is a run folder
+name under ``runs/<study>/`` whose ``model/`` is an ensemble (or one network); the members of the
+rows, in the order given (e.g. ``nb_scratch_x3`` with seeds 0-2, then ``nb_scratch_x2s3``, made with
+``--ensemble 2 --seed 3``: seeds 3-4), are the members 1..K. The ensemble of the first k members is
+exactly what ``neurobolt train --ensemble k`` averages (members are trained independently, member j
+with seed j). For each k the script prints the validation subject's mean r (what chooses k) and the
+test subject's; the ridge of the first row's run is printed beside them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from neurobolt.data import PreparedDataset, WindowDataset
+from neurobolt.evaluate.metrics import mean_r_over_scans
+from neurobolt.model import Ensemble, load_model
+from neurobolt.predict import predict_windows
+from neurobolt.training import TrainConfig
+from neurobolt.training.protocols import make_folds
+
+
+def members_of(model) -> list:
+    return list(model.members) if isinstance(model, Ensemble) else [model]
+
+
+def split_windows(prepared, sheet: Path, part: str, targets: list[str]) -> WindowDataset:
+    """The ``part`` windows of the split sheet's fold, as training made them."""
+    fold = make_folds(prepared, TrainConfig(model="neurobolt", split_sheet=str(sheet)))[0]
+    return WindowDataset(prepared, fold.parts[part], prepared.channel_names, targets)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("workdir", type=Path)
+    parser.add_argument("rows", nargs="+")
+    parser.add_argument("--studies", nargs="+", default=["seed1-bids", "seed2-bids", "seed3-bids"])
+    args = parser.parse_args()
+    table: dict[str, list[tuple[float, float]]] = {}
+    ridge: dict[str, float] = {}
+    for study in args.studies:
+        runs = [args.workdir / "runs" / study / row for row in args.rows]
+        metrics = json.loads((runs[0] / "metrics.json").read_text())
+        seed, layout = study.removeprefix("seed").split("-")
+        prepared = PreparedDataset.open(args.workdir / f"cache{seed}{'r' if layout == 'release' else ''}")
+        sheet = args.workdir / f"sheet_{layout}.tsv"
+        members = [m for run in runs for m in members_of(load_model(run / "model"))]
+        targets = list(members[0].roi_names)
+        parts = {p: split_windows(prepared, sheet, p, targets) for p in ("val", "test")}
+        predicted = {p: [predict_windows(m, w, batch_size=64)[targets].to_numpy(np.float64)
+                         for m in members] for p, w in parts.items()}
+        rows = []
+        for k in range(1, len(members) + 1):
+            scores = []
+            for p, w in parts.items():
+                mean = np.mean(predicted[p][:k], axis=0)
+                scores.append(mean_r_over_scans(mean, w.targets(), w.scan_groups(), targets))
+            rows.append(tuple(scores))
+        table[study] = rows
+        ridge[study] = (metrics.get("baseline") or {}).get("mean_r", float("nan"))
+        print(study, " ".join(f"k={k + 1}: val {v:.3f} test {t:.3f}" for k, (v, t) in enumerate(rows)),
+              f"| ridge test {ridge[study]:.3f}", flush=True)
+    n = min(len(r) for r in table.values())
+    print("\nmembers | validation mean r (over studies) | held-out mean r | ridge held-out")
+    for k in range(n):
+        val = np.mean([table[s][k][0] for s in table])
+        test = np.mean([table[s][k][1] for s in table])
+        print(f"{k + 1} | {val:.3f} | {test:.3f} | {np.mean(list(ridge.values())):.3f}")
+
+
+if __name__ == "__main__":
+    main()
