@@ -55,6 +55,8 @@ def collect(work: Path) -> pd.DataFrame:
     records = []
     for path in sorted(work.glob("runs/*/*/metrics.json")):
         study, row = path.parent.parent.name, path.parent.name
+        if row not in LABELS:  # a helper run (nb_scratch_x2s3: members for ensemble_size.py)
+            continue
         m = json.loads(path.read_text())
         if m.get("baseline") is None:
             same = json.loads((path.parent.parent / "spoc" / "metrics.json").read_text())

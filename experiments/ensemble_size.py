@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from neurobolt.data import PreparedDataset, WindowDataset
+from scipy.stats import wilcoxon
+
 from neurobolt.evaluate.metrics import mean_r_over_scans
 from neurobolt.model import Ensemble, load_model
 from neurobolt.predict import predict_windows
@@ -44,6 +46,8 @@ def main() -> None:
     args = parser.parse_args()
     table: dict[str, list[tuple[float, float]]] = {}
     ridge: dict[str, float] = {}
+    per_roi: dict[str, list[np.ndarray]] = {}  # per study: each k's test r per ROI
+    ridge_roi: dict[str, np.ndarray] = {}
     for study in args.studies:
         runs = [args.workdir / "runs" / study / row for row in args.rows]
         metrics = json.loads((runs[0] / "metrics.json").read_text())
@@ -55,23 +59,36 @@ def main() -> None:
         parts = {p: split_windows(prepared, sheet, p, targets) for p in ("val", "test")}
         predicted = {p: [predict_windows(m, w, batch_size=64)[targets].to_numpy(np.float64)
                          for m in members] for p, w in parts.items()}
-        rows = []
+        rows, rois = [], []
         for k in range(1, len(members) + 1):
             scores = []
             for p, w in parts.items():
                 mean = np.mean(predicted[p][:k], axis=0)
                 scores.append(mean_r_over_scans(mean, w.targets(), w.scan_groups(), targets))
             rows.append(tuple(scores))
-        table[study] = rows
+            test = parts["test"]
+            mean = np.mean(predicted["test"][:k], axis=0)
+            rois.append(np.array([mean_r_over_scans(mean[:, [j]], test.targets()[:, [j]],
+                                                    test.scan_groups(), [name])
+                                  for j, name in enumerate(targets)]))
+        table[study], per_roi[study] = rows, rois
         ridge[study] = (metrics.get("baseline") or {}).get("mean_r", float("nan"))
+        ridge_roi[study] = np.array([metrics["baseline"]["rois"][name]["r"] for name in targets])
         print(study, " ".join(f"k={k + 1}: val {v:.3f} test {t:.3f}" for k, (v, t) in enumerate(rows)),
               f"| ridge test {ridge[study]:.3f}", flush=True)
     n = min(len(r) for r in table.values())
-    print("\nmembers | validation mean r (over studies) | held-out mean r | ridge held-out")
+    print("\n| members | validation mean r | held-out mean r (± sd over studies) | ridge held-out | "
+          "studies above ridge | ROIs above ridge (of all studies') | Wilcoxon p (study x ROI) |")
+    print("|---|---|---|---|---|---|---|")
     for k in range(n):
         val = np.mean([table[s][k][0] for s in table])
-        test = np.mean([table[s][k][1] for s in table])
-        print(f"{k + 1} | {val:.3f} | {test:.3f} | {np.mean(list(ridge.values())):.3f}")
+        tests = np.array([table[s][k][1] for s in table])
+        model = np.concatenate([per_roi[s][k] for s in table])
+        base = np.concatenate([ridge_roi[s] for s in table])
+        above = sum(table[s][k][1] > ridge[s] for s in table)
+        print(f"| {k + 1} | {val:.3f} | {tests.mean():.3f} ± {tests.std(ddof=1) if len(tests) > 1 else 0:.3f} "
+              f"| {np.mean(list(ridge.values())):.3f} | {above}/{len(table)} | "
+              f"{int((model > base).sum())}/{len(model)} | {wilcoxon(model, base).pvalue:.2g} |")
 
 
 if __name__ == "__main__":
