@@ -52,6 +52,14 @@ def sinusoidal_table(n_positions: int, dim: int, dtype: torch.dtype = torch.floa
     return table
 
 
+class DFTBasis(nn.Module):
+    """Holds one scale's :func:`dft_magnitude_basis` as a non-persistent buffer."""
+
+    def __init__(self, n_fft: int):
+        super().__init__()
+        self.register_buffer("basis", dft_magnitude_basis(n_fft), persistent=False)
+
+
 class LinearAttention(nn.Module):
     """Global linear attention: out = softmax_feat(q)·d^-½ · (softmax_tok(k)ᵀ v), per head."""
 
@@ -101,8 +109,9 @@ class SpectralEncoder(nn.Module):
         self.time_proj = nn.ModuleList(
             nn.Linear(config.n_samples // n, config.spectral_tokens) for n in self.n_ffts
         )
-        for i, n in enumerate(self.n_ffts):
-            self.register_buffer(f"dft_basis_{i}", dft_magnitude_basis(n), persistent=False)
+        # each scale's DFT matrix: a buffer (it follows the network to its device) that is not
+        # saved (recomputed here; checkpoints hold parameters only)
+        self.dft = nn.ModuleList(DFTBasis(n) for n in self.n_ffts)
         self.log_magnitude = config.spectral_log_magnitude
         self.normalization = config.spectral_normalization
         self.channel_tokens = nn.Embedding(config.n_channels, dim)
@@ -124,9 +133,8 @@ class SpectralEncoder(nn.Module):
         # the spectra stay fp32 under bf16 autocast: magnitudes of long DFTs need the precision
         with torch.autocast(device_type=x.device.type, enabled=False):
             x = x.float()
-            for i, n_fft in enumerate(self.n_ffts):
-                basis = getattr(self, f"dft_basis_{i}")
-                spectrum = x.reshape(b, c, t // n_fft, n_fft) @ basis  # [Re | Im]
+            for n_fft, dft in zip(self.n_ffts, self.dft):
+                spectrum = x.reshape(b, c, t // n_fft, n_fft) @ dft.basis  # [Re | Im]
                 n_freqs = n_fft // 2 + 1
                 magnitude = torch.hypot(spectrum[..., :n_freqs], spectrum[..., n_freqs:])
                 if self.log_magnitude:
