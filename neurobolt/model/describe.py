@@ -6,6 +6,7 @@ from __future__ import annotations
 def network_summary(model) -> str:
     """Human-readable description of a :class:`~neurobolt.model.network.NeuroBOLT`."""
     config = model.config
+    spectra_relative, waveform_relative = model.normalised_branches
     branches = [name for name, on in (("temporal-spatial", config.use_temporal_spatial),
                                       ("spectral", config.use_spectral)) if on]
     lines = [
@@ -16,11 +17,8 @@ def network_summary(model) -> str:
         f"width {config.embed_dim}, depth {config.depth}, heads {config.n_heads}; spectral scales "
         f"(samples) {list(config.spectral_n_fft)}, {config.spectral_depth} layers, "
         + ("log |STFT|" if config.spectral_log_magnitude else "|STFT|")
-        + (" relative to each recording's mean"
-           if model.spectral is not None and config.spectral_normalization == "recording" else "")
-        + ("; waveform per channel over its recording's RMS"
-           if model.temporal_spatial is not None and config.temporal_normalization == "recording"
-           else "")
+        + (" relative to each recording's mean" if spectra_relative else "")
+        + ("; waveform per channel over its recording's RMS" if waveform_relative else "")
         + "; readout "
         + ("mean over tokens (published)" if config.readout == "mean" else "per-ROI queries"),
         f"channels ({config.n_channels}): {', '.join(config.ch_names)}",

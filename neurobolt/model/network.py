@@ -112,7 +112,7 @@ class NeuroBOLT(nn.Module):
                          ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """(B, C, n) reference -> its spectral part (B, C, bins) and the RMS (B, C), each None
         when that branch is not normalised per recording."""
-        spectra, rms = self._normalised_branches
+        spectra, rms = self.normalised_branches
         if not (spectra or rms):
             return None, None
         if reference is None:
@@ -126,7 +126,7 @@ class NeuroBOLT(nn.Module):
 
     # ------------------------------------------------------------------ per-recording reference
     @property
-    def _normalised_branches(self) -> tuple[bool, bool]:
+    def normalised_branches(self) -> tuple[bool, bool]:
         """(spectral, temporal-spatial): which branches read windows relative to the recording."""
         config = self.config
         return (self.spectral is not None and config.spectral_normalization == "recording",
@@ -137,18 +137,18 @@ class NeuroBOLT(nn.Module):
         """True when a branch reads each window relative to its recording (its mean spectra,
         ``spectral_normalization="recording"``, or its channels' RMS,
         ``temporal_normalization="recording"``): a prediction then needs the recording."""
-        return any(self._normalised_branches)
+        return any(self.normalised_branches)
 
     @property
     def n_reference(self) -> int:
         """Columns per channel of this network's recording reference (0: it has none)."""
-        spectra, rms = self._normalised_branches
+        spectra, rms = self.normalised_branches
         return (self.spectral.n_reference if spectra else 0) + int(rms)
 
     def recording_reference(self) -> RecordingReference:
         """An empty reference for one recording: ``add`` its windows (µV) block by block, in the
         channel order they will be predicted in, then pass ``mean()`` to :meth:`predict`."""
-        spectra, rms = self._normalised_branches
+        spectra, rms = self.normalised_branches
         return RecordingReference(self.spectral, INPUT_SCALE_UV, spectra=spectra, rms=rms)
 
     # ------------------------------------------------------------------ names
