@@ -7,8 +7,8 @@
 #
 # ROWS (default: all): spoc spoc1 nb_scratch nb_scratch_mean nb_finetune nb_scratch_x3 spoc_test05
 #   nb_test05 nb_scratch_raw nb_scratch_raw_mean nb_scratch_raw_x3 nb_spec nb_spec_x3
-#   nb_scratch_x2s3 (members 4 and 5 of the network's ensembles: with nb_scratch_x3, the ensembles
-#   of up to 5 networks of experiments/ensemble_size.py)
+#   nb_scratch_x2 nb_test05_x2 nb_scratch_x2s3 (the last: members 4 and 5 of the network's
+#   ensembles; with nb_scratch_x3, the ensembles of up to 5 networks of experiments/ensemble_size.py)
 # The *_raw rows are the from-scratch recipe as it was before --spectral-norm recording and batch 16
 # became its defaults (the README's earlier network rows).
 # spoc_test05 (and nb_test05, the network) is the default model and ridge with the roles of two
@@ -21,7 +21,7 @@
 set -euo pipefail
 work=${1:?usage: accuracy_runs.sh WORKDIR [ROWS...]}
 shift
-rows=("${@:-spoc spoc1 nb_scratch nb_scratch_mean nb_finetune nb_scratch_x3 spoc_test05 nb_test05 nb_scratch_raw nb_scratch_raw_mean nb_scratch_raw_x3 nb_spec nb_spec_x3 nb_scratch_x2s3}")
+rows=("${@:-spoc spoc1 nb_scratch nb_scratch_mean nb_finetune nb_scratch_x3 spoc_test05 nb_test05 nb_scratch_raw nb_scratch_raw_mean nb_scratch_raw_x3 nb_spec nb_spec_x3 nb_scratch_x2 nb_test05_x2 nb_scratch_x2s3}")
 rows=(${rows[@]})
 mkdir -p "$work/runs"
 cd "$work"
@@ -39,6 +39,9 @@ options() {  # the train options of a row
         nb_scratch) echo "--model neurobolt" ;;
         nb_scratch_mean) echo "--model neurobolt --readout mean" ;;
         nb_scratch_x3) echo "--model neurobolt --ensemble 3" ;;
+        # two networks, the number validation chose (experiments/ensemble_size.py); the BIDS
+        # layout's are the first two members of nb_scratch_x3, so this row runs the release layout
+        nb_scratch_x2) echo "--model neurobolt --ensemble 2" ;;
         # the earlier network rows, in fp32: the published recipe, and the from-scratch recipe
         # before its spectral normalisation and batch of 16
         nb_finetune) echo "--model neurobolt --recipe finetune --precision fp32" ;;
@@ -47,6 +50,7 @@ options() {  # the train options of a row
         nb_scratch_raw_x3) echo "--model neurobolt --spectral-norm none --batch-size 64 --ensemble 3 --precision fp32" ;;
         spoc_test05) echo "" ;;                            # the default, another test subject
         nb_test05) echo "--model neurobolt" ;;             # the network, another test subject
+        nb_test05_x2) echo "--model neurobolt --ensemble 2" ;;  # two networks, another test subject
         # the network's spectral branch alone, 12 epochs (chosen on validation by
         # experiments/scratch_recipe_probe.sh), one network and an ensemble of 3
         nb_spec) echo "--model neurobolt --branches spectral --epochs 12" ;;
@@ -73,9 +77,10 @@ for row in "${rows[@]}"; do
             if [ -n "${STUDIES:-}" ] && [[ " $STUDIES " != *" $study "* ]]; then continue; fi
             # an ensemble of networks costs three network runs: the BIDS layout only
             [[ "$row" = *_x3 || "$row" = *_x2s3 ]] && [ "$layout" = release ] && continue
-            [[ "$row" = *_test05 ]] && [ "$layout" = release ] && continue
+            [ "$row" = nb_scratch_x2 ] && [ "$layout" = bids ] && continue
+            [[ "$row" = *_test05* ]] && [ "$layout" = release ] && continue
             sheet="sheet_$layout.tsv"
-            [[ "$row" = *_test05 ]] && sheet=sheet_bids_test05.tsv
+            [[ "$row" = *_test05* ]] && sheet=sheet_bids_test05.tsv
             out="runs/$study/$row"
             [ -f "$out/metrics.json" ] && continue
             [ -d "$out" ] && resume=--resume || resume=

@@ -61,9 +61,9 @@ def test_readme_quick_start_and_cli_examples_run_in_order(tmp_path, shared):
     assert "trained: yes" in out and "imported from:" in out
     # train / evaluate tables: the default spoc ensemble, then the network
     assert "mean over 16 ROIs: model (spoc, ensemble of 10) r" in out and "ridge r" in out
-    assert "mean over 16 ROIs: model (neurobolt) r" in out
+    assert "mean over 16 ROIs: model (neurobolt, ensemble of 2) r" in out  # the scratch default
     for name in ("run/metrics.json", "run/model/config.json", "run/model/member-10/spoc.safetensors",
-                 "run_nb/model/model.safetensors", "run_ridge/model/ridge.safetensors",
+                 "run_nb/model/member-02/model.safetensors", "run_ridge/model/ridge.safetensors",
                  "run_intra/fold-3/metrics.json", "ablation/ablation.tsv", "run/report/report.html",
                  "run/report/brain_map.png", "ablation/ts-only/report/report.html", "pred.tsv",
                  "pred.json", "pred_grid.tsv", "pred_grid.nii.gz"):

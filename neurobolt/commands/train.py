@@ -76,8 +76,9 @@ def add_protocol_options(parser: argparse.ArgumentParser, *, channels: bool = Tr
                            "neurobolt: the NeuroBOLT network; ridge: only the ridge baseline "
                            "(seconds)")
     what.add_argument("--ensemble", type=int, metavar="N",
-                      help="average N networks trained with seeds S, S+1, ... (default 10 for "
-                           "spoc, 1 for neurobolt); predict writes their spread beside each value")
+                      help="average N networks trained with seeds S, S+1, ... (default: the recipe's: "
+                           "10 for spoc, 2 for the from-scratch network, 1 for fine-tuning); "
+                           "predict writes their spread beside each value")
     what.add_argument("--rois", nargs="+", metavar="NAME_OR_PATTERN",
                       help="targets by name or shell pattern ('*Visual*'); the release's 'global "
                            "signal clean/raw' too (default: every ROI, in one model)")

@@ -102,6 +102,10 @@ def train(cache, out, config: TrainConfig | None = None, *, resume: bool = False
                 config = before
                 resolved = {**_resolve(before, device, dist), "as_before": {
                     name: getattr(before, name) for name in _BEFORE_SPECTRAL_NORM}}
+            members = _members_as_before(run_dir, config, given)
+            if members != config.ensemble:
+                config = config.replace(ensemble=members)
+                resolved = {**resolved, "ensemble": members}
         if dist.is_main:
             _open_run_dir(run_dir, Path(cache), identity, resume)
             sessions = RunSessions(run_dir, started)
@@ -632,6 +636,18 @@ def _as_before_options(config: TrainConfig, given: TrainConfig, identity: dict) 
         return config
     return config.replace(**{name: value(config) for name, value in _BEFORE_SPECTRAL_NORM.items()
                              if getattr(given, name) is None})
+
+
+def _members_as_before(run_dir: Path, config: TrainConfig, given: TrainConfig) -> int:
+    """A run resumed without ``ensemble`` keeps the number of members it was started with (the
+    recipe's default may have changed since: the from-scratch network's went from 1 to 2)."""
+    if given.ensemble is not None:
+        return config.ensemble
+    try:
+        earlier = json.loads((run_dir / CONFIG_FILE).read_text())["resolved"]["ensemble"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return config.ensemble
+    return earlier if isinstance(earlier, int) and earlier >= 1 else config.ensemble
 
 
 def _fold_finished(fold_dir: Path, config: TrainConfig) -> bool:

@@ -14,7 +14,7 @@ def tiny_config():
 
     def make(**changes):
         values = {"model": "neurobolt", "preset": "tiny", "epochs": 2, "batch_size": 16,
-                  "model_overrides": dict(TINY),
+                  "ensemble": 1, "model_overrides": dict(TINY),
                   "baseline": False}
         values.update(changes)
         return TrainConfig(**values)

@@ -19,10 +19,9 @@ def test_ablation_runs_variants_and_the_spoc_row(prepared_small, tmp_path, monke
 
     # the spoc row runs spoc's own defaults: shortened here (2 members of 40 steps) for speed
     monkeypatch.setitem(train_config.RECIPES, "spoc",
-                        dataclasses.replace(train_config.RECIPES["spoc"], steps=40))
-    monkeypatch.setitem(train_config.DEFAULT_ENSEMBLE, "spoc", 2)
+                        dataclasses.replace(train_config.RECIPES["spoc"], steps=40, ensemble=2))
     subject_sheet = write_subject_sheet(tmp_path / "split.tsv", prepared_small.subjects)
-    config = TrainConfig(model="neurobolt", preset="tiny", epochs=1, batch_size=16,
+    config = TrainConfig(model="neurobolt", preset="tiny", epochs=1, batch_size=16, ensemble=1,
                          model_overrides={"depth": 1}, split_sheet=str(subject_sheet))
     table = ablate(prepared_small.root, tmp_path / "ablation", config,
                    variants=["spectral-only", "spoc"], progress=False)

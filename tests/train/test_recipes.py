@@ -27,6 +27,7 @@ def test_the_published_recipe_is_reproduced_when_asked_for_or_with_init():
         switches = resolved.model_switches()
         assert switches["spectral_log_magnitude"] is False and switches["readout"] == "mean"
         assert switches["spectral_normalization"] == "none"  # the published branch
+        assert resolved.ensemble == 1  # fine-tuning: one network from the given weights
     # 5 whole warm-up epochs, then the cosine: lr at the end of epoch 5 is the peak
     assert learning_rate(5 * 10 - 1, 10, 20, FINETUNE_OPTIM) == pytest.approx(3e-4)
 
@@ -36,6 +37,9 @@ def test_from_scratch_is_the_default_network_recipe():
     assert resolved.recipe == "scratch" and resolved.optim.layer_decay == 1.0
     assert resolved.optim.warmup_fraction == 0.1 and resolved.optim.warmup_epochs is None
     assert (resolved.selection, resolved.shift_s, resolved.channel_dropout) == ("val_r", 1.0, 0.1)
+    # two networks averaged (validation's choice, experiments/ensemble_size.py); asked for: honoured
+    assert resolved.ensemble == 2
+    assert TrainConfig(model="neurobolt", ensemble=1).resolved().ensemble == 1
     assert resolved.model_switches()["spectral_log_magnitude"] is True
     # log spectra relative to each recording's (README, accuracy: what lets it learn across subjects)
     assert resolved.model_switches()["spectral_normalization"] == "recording"
@@ -199,6 +203,30 @@ def test_resume_with_more_epochs_continues_the_same_run(prepared_small, subject_
     with pytest.raises(ConfigError, match="different TrainConfig.seed"):
         train(prepared_small.root, tmp_path / "run", longer.replace(seed=4), resume=True,
               progress=False)
+
+
+def test_a_run_resumed_without_ensemble_keeps_the_members_it_started_with(
+        prepared_small, subject_sheet, tiny_config, tmp_path, monkeypatch):
+    import dataclasses
+
+    from neurobolt.model import Ensemble, load_model
+    from neurobolt.training import config as train_config
+
+    # a run started when the from-scratch network's default was one network ...
+    scratch = train_config.RECIPES["scratch"]
+    monkeypatch.setitem(train_config.RECIPES, "scratch", dataclasses.replace(scratch, ensemble=1))
+    config = tiny_config(split_sheet=str(subject_sheet), epochs=1, ensemble=None)
+    train(prepared_small.root, tmp_path / "run", config, progress=False)
+    # ... resumed with more epochs under today's default of two stays one network
+    monkeypatch.setitem(train_config.RECIPES, "scratch", scratch)
+    assert config.resolved().ensemble == 2
+    result = train(prepared_small.root, tmp_path / "run", config.replace(epochs=2), resume=True,
+                   progress=False)
+    assert result.metrics["epochs"] == 2
+    assert not isinstance(load_model(tmp_path / "run" / "model"), Ensemble)
+    assert not (tmp_path / "run" / "member-02").exists()
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert saved["ensemble"] is None and saved["resolved"]["ensemble"] == 1
 
 
 def test_a_diverging_member_is_named_and_the_finished_ones_are_kept(

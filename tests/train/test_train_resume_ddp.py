@@ -18,7 +18,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _command(cache, out, *extra):
     return [sys.executable, "-m", "neurobolt", "train", str(cache), "--out", str(out),
-            "--model", "neurobolt", "--preset", "tiny", "--batch-size", "8", "--no-baseline",
+            "--model", "neurobolt", "--ensemble", "1", "--preset", "tiny", "--batch-size", "8",
+            "--no-baseline",
             "--no-progress", *extra]
 
 

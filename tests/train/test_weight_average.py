@@ -14,7 +14,7 @@ from tests.conftest import write_subject_sheet
 
 
 def _config(sheet, epochs, **optim):
-    return TrainConfig(model="neurobolt", preset="tiny", epochs=epochs, batch_size=16,
+    return TrainConfig(model="neurobolt", preset="tiny", epochs=epochs, batch_size=16, ensemble=1,
                        baseline=False, split_sheet=str(sheet), optim=OptimConfig(**optim),
                        model_overrides={"depth": 1, "temporal_normalization": "recording"})
 
