@@ -1,6 +1,7 @@
 """How many networks to average: the validation and held-out mean r of ensembles of 1..K members.
 
     python experiments/ensemble_size.py WORKDIR ROW [ROW ...] [--studies seed1-bids ...]
+        [--sheet sheet_bids_test05.tsv] [--json OUT.json]
 
 WORKDIR is the accuracy studies' folder (experiments/accuracy_runs.sh). Each ROW is a run folder
 name under ``runs/<study>/`` whose ``model/`` is an ensemble (or one network); the members of the
@@ -8,7 +9,10 @@ rows, in the order given (e.g. ``nb_scratch_x3`` with seeds 0-2, then ``nb_scrat
 ``--ensemble 2 --seed 3``: seeds 3-4), are the members 1..K. The ensemble of the first k members is
 exactly what ``neurobolt train --ensemble k`` averages (members are trained independently, member j
 with seed j). For each k the script prints the validation subject's mean r (what chooses k) and the
-test subject's; the ridge of the first row's run is printed beside them.
+test subject's; the ridge of the first row's run is printed beside them. ``--sheet`` names the
+split sheet the rows were trained with (default: ``sheet_<layout>.tsv``; the ``*_test05*`` rows use
+``sheet_bids_test05.tsv``); ``--json`` writes every study's numbers for
+``experiments/network_vs_ridge.py``.
 """
 from __future__ import annotations
 
@@ -43,6 +47,8 @@ def main() -> None:
     parser.add_argument("workdir", type=Path)
     parser.add_argument("rows", nargs="+")
     parser.add_argument("--studies", nargs="+", default=["seed1-bids", "seed2-bids", "seed3-bids"])
+    parser.add_argument("--sheet", help="split sheet in WORKDIR (default: sheet_<layout>.tsv)")
+    parser.add_argument("--json", type=Path, help="write the per-study numbers here")
     args = parser.parse_args()
     table: dict[str, list[tuple[float, float]]] = {}
     ridge: dict[str, float] = {}
@@ -53,7 +59,9 @@ def main() -> None:
         metrics = json.loads((runs[0] / "metrics.json").read_text())
         seed, layout = study.removeprefix("seed").split("-")
         prepared = PreparedDataset.open(args.workdir / f"cache{seed}{'r' if layout == 'release' else ''}")
-        sheet = args.workdir / f"sheet_{layout}.tsv"
+        default = ("sheet_bids_test05.tsv" if any("test05" in row for row in args.rows)
+                   else f"sheet_{layout}.tsv")
+        sheet = args.workdir / (args.sheet or default)
         members = [m for run in runs for m in members_of(load_model(run / "model"))]
         targets = list(members[0].roi_names)
         parts = {p: split_windows(prepared, sheet, p, targets) for p in ("val", "test")}
@@ -76,6 +84,12 @@ def main() -> None:
         ridge_roi[study] = np.array([metrics["baseline"]["rois"][name]["r"] for name in targets])
         print(study, " ".join(f"k={k + 1}: val {v:.3f} test {t:.3f}" for k, (v, t) in enumerate(rows)),
               f"| ridge test {ridge[study]:.3f}", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps({study: {
+            "rows": args.rows, "sheet": args.sheet, "ridge_test_r": ridge[study],
+            "ridge_test_r_per_roi": ridge_roi[study].tolist(),
+            "members": [{"k": k + 1, "val_r": v, "test_r": t, "test_r_per_roi": per_roi[study][k].tolist()}
+                        for k, (v, t) in enumerate(table[study])]} for study in table}, indent=1))
     n = min(len(r) for r in table.values())
     print("\n| members | validation mean r | held-out mean r (± sd over studies) | ridge held-out | "
           "studies above ridge | ROIs above ridge (of all studies') | Wilcoxon p (study x ROI) |")
