@@ -29,12 +29,14 @@ LABELS = {
     "nb_scratch": "NeuroBOLT, from-scratch recipe (spectra relative to each recording), query readout",
     "nb_scratch_mean": "NeuroBOLT, from-scratch recipe, mean readout",
     "nb_scratch_x3": "NeuroBOLT, from-scratch recipe, ensemble of 3",
+    "nb_scratch_x2": "NeuroBOLT, from-scratch recipe, ensemble of 2 (its default; release layout)",
     "nb_finetune": "NeuroBOLT, published recipe (no pre-trained weights)",
     "nb_scratch_raw": "NeuroBOLT, earlier from-scratch recipe (raw log spectra, batch 64), query readout",
     "nb_scratch_raw_mean": "NeuroBOLT, earlier from-scratch recipe, mean readout",
     "nb_scratch_raw_x3": "NeuroBOLT, earlier from-scratch recipe, ensemble of 3",
     "spoc_test05": "spoc ensemble, second held-out subject (sub-05 tests, sub-06 validates; BIDS)",
     "nb_test05": "NeuroBOLT from scratch, second held-out subject (sub-05 tests, sub-06 validates; BIDS)",
+    "nb_test05_x2": "NeuroBOLT from scratch, ensemble of 2, second held-out subject (BIDS)",
     "nb_spec": "NeuroBOLT's spectral branch alone, from-scratch recipe, 12 epochs",
     "nb_spec_x3": "NeuroBOLT's spectral branch alone, ensemble of 3",
 }
@@ -130,9 +132,9 @@ def main() -> None:
               + (f", Wilcoxon p = {wilcoxon(diff).pvalue:.3f}" if len(diff) >= 5 else "") + ")")
     print()
     wide = frame.pivot(index="study", columns="row", values="mean_r")
-    main = frame[~frame["row"].str.endswith("_test05")]
+    main = frame[~frame["row"].str.contains("_test05")]
     wide.insert(0, "ridge", main.groupby("study")["ridge_r"].first())
-    second = frame[frame["row"].str.endswith("_test05")].groupby("study")["ridge_r"].first()
+    second = frame[frame["row"].str.contains("_test05")].groupby("study")["ridge_r"].first()
     if len(second):  # the other test subject's ridge, beside its rows
         wide["ridge (sub-05 test)"] = second
     print("| study | " + " | ".join(wide.columns) + " |")
