@@ -36,8 +36,8 @@ options() {  # the train options of a row
         spoc1) echo "--ensemble 1" ;;                      # one spoc network
         # the from-scratch recipe (spectra relative to each recording, batch 16, queries), with
         # --precision auto: bf16 autocast on a CPU with native bf16 (avx512_bf16 here)
-        nb_scratch) echo "--model neurobolt" ;;
-        nb_scratch_mean) echo "--model neurobolt --readout mean" ;;
+        nb_scratch) echo "--model neurobolt --ensemble 1" ;;   # one network (the default is 2)
+        nb_scratch_mean) echo "--model neurobolt --ensemble 1 --readout mean" ;;
         nb_scratch_x3) echo "--model neurobolt --ensemble 3" ;;
         # two networks, the number validation chose (experiments/ensemble_size.py); the BIDS
         # layout's are the first two members of nb_scratch_x3, so this row runs the release layout
@@ -45,15 +45,15 @@ options() {  # the train options of a row
         # the earlier network rows, in fp32: the published recipe, and the from-scratch recipe
         # before its spectral normalisation and batch of 16
         nb_finetune) echo "--model neurobolt --recipe finetune --precision fp32" ;;
-        nb_scratch_raw) echo "--model neurobolt --spectral-norm none --batch-size 64 --precision fp32" ;;
-        nb_scratch_raw_mean) echo "--model neurobolt --spectral-norm none --batch-size 64 --readout mean --precision fp32" ;;
+        nb_scratch_raw) echo "--model neurobolt --spectral-norm none --batch-size 64 --precision fp32 --ensemble 1" ;;
+        nb_scratch_raw_mean) echo "--model neurobolt --spectral-norm none --batch-size 64 --readout mean --precision fp32 --ensemble 1" ;;
         nb_scratch_raw_x3) echo "--model neurobolt --spectral-norm none --batch-size 64 --ensemble 3 --precision fp32" ;;
         spoc_test05) echo "" ;;                            # the default, another test subject
-        nb_test05) echo "--model neurobolt" ;;             # the network, another test subject
+        nb_test05) echo "--model neurobolt --ensemble 1" ;;  # one network, another test subject
         nb_test05_x2) echo "--model neurobolt --ensemble 2" ;;  # two networks, another test subject
         # the network's spectral branch alone, 12 epochs (chosen on validation by
         # experiments/scratch_recipe_probe.sh), one network and an ensemble of 3
-        nb_spec) echo "--model neurobolt --branches spectral --epochs 12" ;;
+        nb_spec) echo "--model neurobolt --branches spectral --epochs 12 --ensemble 1" ;;
         nb_spec_x3) echo "--model neurobolt --branches spectral --epochs 12 --ensemble 3" ;;
         # two more networks (seeds 3 and 4) beside nb_scratch_x3's (seeds 0-2): members 4 and 5
         nb_scratch_x2s3) echo "--model neurobolt --ensemble 2 --seed 3 --no-baseline" ;;

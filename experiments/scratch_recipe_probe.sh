@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Probe variants of the network's from-scratch recipe on the validation subject only (sub-05 of the
 # accuracy studies of experiments/accuracy_runs.sh, BIDS layout; sub-06, the test subject, is not
-# looked at). Each variant is an ordinary `neurobolt train` run per simulator seed; the table
+# looked at). Each variant is an ordinary `neurobolt train` run per simulator seed (one network
+# unless OPTIONS say --ensemble N); the table
 # printed at the end is the best validation mean r of each run (the epoch the run keeps).
 #
 #   bash experiments/scratch_recipe_probe.sh WORKDIR NAME "TRAIN OPTIONS" [SEEDS]
@@ -22,6 +23,6 @@ for seed in $seeds; do
     mkdir -p "probes/$name"
     # shellcheck disable=SC2086
     OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} neurobolt train "cache$seed" --out "$out" \
-        --split-sheet sheet_bids.tsv --no-progress --no-baseline --model neurobolt $opts $resume \
+        --split-sheet sheet_bids.tsv --no-progress --no-baseline --model neurobolt --ensemble 1 $opts $resume \
         > "$out.log" 2>&1
 done
