@@ -54,6 +54,7 @@ def main() -> None:
     ridge: dict[str, float] = {}
     per_roi: dict[str, list[np.ndarray]] = {}  # per study: each k's test r per ROI
     ridge_roi: dict[str, np.ndarray] = {}
+    sheets: dict[str, str] = {}  # per study: the split sheet its runs were trained with
     for study in args.studies:
         runs = [args.workdir / "runs" / study / row for row in args.rows]
         metrics = json.loads((runs[0] / "metrics.json").read_text())
@@ -62,6 +63,7 @@ def main() -> None:
         default = ("sheet_bids_test05.tsv" if any("test05" in row for row in args.rows)
                    else f"sheet_{layout}.tsv")
         sheet = args.workdir / (args.sheet or default)
+        sheets[study] = sheet.name
         members = [m for run in runs for m in members_of(load_model(run / "model"))]
         targets = list(members[0].roi_names)
         parts = {p: split_windows(prepared, sheet, p, targets) for p in ("val", "test")}
@@ -86,7 +88,7 @@ def main() -> None:
               f"| ridge test {ridge[study]:.3f}", flush=True)
     if args.json:
         args.json.write_text(json.dumps({study: {
-            "rows": args.rows, "sheet": args.sheet, "ridge_test_r": ridge[study],
+            "rows": args.rows, "sheet": sheets[study], "ridge_test_r": ridge[study],
             "ridge_test_r_per_roi": ridge_roi[study].tolist(),
             "members": [{"k": k + 1, "val_r": v, "test_r": t, "test_r_per_roi": per_roi[study][k].tolist()}
                         for k, (v, t) in enumerate(table[study])]} for study in table}, indent=1))

@@ -37,8 +37,7 @@ def main() -> None:
         data = json.loads(path.read_text())
         for study, record in data.items():
             member = record["members"][args.k - 1]
-            subject = "sub-05" if "test05" in (record.get("sheet") or "") or any(
-                "test05" in row for row in record["rows"]) else "sub-06"
+            subject = "sub-05" if "test05" in record["sheet"] else "sub-06"  # accuracy_runs.sh
             seed = study.split("-")[0]
             print(f"| {study} | {subject} | {args.k} | {member['val_r']:.3f} | "
                   f"{member['test_r']:.3f} | {record['ridge_test_r']:.3f} |")
