@@ -1,11 +1,16 @@
-"""Read an EEG recording in any of the common formats into one MNE ``Raw``.
+"""Read an EEG recording in any of the EEG formats MNE reads into one MNE ``Raw``.
 
-The reader is chosen by file type, and every failure a user can cause (missing file, unknown extension,
-truncated or corrupt data) becomes an :class:`~neurobolt.errors.InputError` that names the file.
+The reader is chosen by file type (:mod:`neurobolt.io.eeg_formats`: MNE's own extension table, and the
+file's content where systems share an extension), and every failure a user can cause (missing file,
+unknown extension, the wrong part of a recording, truncated or corrupt data, a file with no signal, a
+missing optional package) becomes an :class:`~neurobolt.errors.InputError` that names the file and its
+real cause.
 """
 from __future__ import annotations
 
 import contextlib
+import importlib
+import re
 import warnings
 
 from pathlib import Path
@@ -13,55 +18,33 @@ from pathlib import Path
 import mne
 
 from ..errors import InputError
-
-# extension (lower-case) -> MNE reader. '.fif.gz' is matched before the single-suffix table.
-_READERS = {
-    ".set": mne.io.read_raw_eeglab,
-    ".vhdr": mne.io.read_raw_brainvision,
-    ".edf": mne.io.read_raw_edf,
-    ".bdf": mne.io.read_raw_bdf,
-    ".gdf": mne.io.read_raw_gdf,
-    ".fif": mne.io.read_raw_fif,
-}
-SUPPORTED_EXTENSIONS = (".set", ".vhdr", ".edf", ".bdf", ".gdf", ".fif", ".fif.gz")
+from .eeg_formats import Reader, eeg_format, reader_for
 
 
-# data/marker files of two-file formats: point the user to the header they should give instead
-_COMPANIONS = {".fdt": ".set", ".eeg": ".vhdr", ".vmrk": ".vhdr", ".dat": ".vhdr"}
-
-
-def eeg_format(path) -> str:
-    """The supported extension of ``path`` ('.set', '.vhdr', ..., '.fif.gz'); InputError if none."""
-    name = Path(path).name.lower()
-    for ext in sorted(SUPPORTED_EXTENSIONS, key=len, reverse=True):
-        if name.endswith(ext):
-            return ext
-    suffix = Path(path).suffix.lower()
-    if suffix in _COMPANIONS:
-        raise InputError(
-            f"'{path}' is the data/marker part of a recording; give its header "
-            f"'{Path(path).with_suffix(_COMPANIONS[suffix]).name}' instead"
-        )
-    raise InputError(
-        f"'{path}': unknown EEG file type '{Path(path).suffix or name}'; supported: "
-        f"{', '.join(SUPPORTED_EXTENSIONS)} (EEGLAB, BrainVision header, EDF, BDF, GDF, FIF) or a BIDS dataset"
-    )
+def __getattr__(name):  # SUPPORTED_EXTENSIONS is built on first use (it imports every MNE reader)
+    if name == "SUPPORTED_EXTENSIONS":
+        from . import eeg_formats
+        return eeg_formats.SUPPORTED_EXTENSIONS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def read_raw_eeg(path, *, preload: bool = True, verbose=None) -> mne.io.BaseRaw:
-    """Read one EEG recording with the MNE reader that fits its extension.
+    """Read one EEG recording with the MNE reader that fits its type.
 
     ``path`` may also be an ``mne_bids.BIDSPath``, which is read with :func:`read_bids_eeg` (channel types
-    from ``channels.tsv``, annotations from ``events.tsv``). For BrainVision give the ``.vhdr`` header; for
-    EEGLAB the ``.set`` (its ``.fdt`` is found by MNE).
+    from ``channels.tsv``, annotations from ``events.tsv``). For a recording in several files give its
+    header: BrainVision ``.vhdr`` (its ``.eeg``/``.vmrk`` are found by MNE), EEGLAB ``.set`` (``.fdt``),
+    Persyst ``.lay``; an EGI ``.mff`` or MEF3 ``.mefd`` is a folder.
     """
     if _is_bids_path(path):
         return read_bids_eeg(path, verbose=verbose)
     path = Path(path)
     ext = eeg_format(path)
-    if not path.is_file():
+    if not path.exists():
         raise InputError(f"'{path}': EEG file not found")
-    reader = _READERS[".fif" if ext == ".fif.gz" else ext]
+    reader = reader_for(path, ext)
+    if ext == ".set":
+        _check_matlab_version(path)
     try:
         with warnings.catch_warnings():
             # EEGLAB chanlocs that place ECG/EOG/EMG electrodes: MNE keeps their types and warns,
@@ -69,18 +52,109 @@ def read_raw_eeg(path, *, preload: bool = True, verbose=None) -> mne.io.BaseRaw:
             # only, so the warning says nothing to act on (it was printed 3 times per scan)
             warnings.filterwarnings("ignore", message=r"Not setting position",
                                     category=RuntimeWarning)
-            raw = reader(path, preload=preload, verbose=verbose)
+            raw = reader.read(path, preload=preload, verbose=verbose)
+    except InputError:
+        raise
     except Exception as err:  # MNE raises many types (ValueError, OSError, KeyError, struct.error...)
-        raise InputError(
-            f"'{path}': cannot read this {ext} file ({type(err).__name__}: {_short(err)}); it may be "
-            f"truncated or corrupt, or its companion files (.fdt/.eeg/.vmrk) may be missing"
-        ) from None
+        raise InputError(_read_failure(path, reader, err)) from None
     if ext in (".edf", ".bdf"):
         _check_edf_records(raw, path)
-    if ext == ".vhdr":
+    if ext in (".vhdr", ".ahdr"):
         _check_brainvision_size(raw, path)
+    _check_has_signal(raw, path)
     _check_readable(raw, path)
     return raw
+
+
+def _read_failure(path: Path, reader: Reader, err: Exception) -> str:
+    """The real cause of a failed read, in one line; the generic one names the error MNE gave."""
+    kind, text = _describe(err)
+    detail = f"{kind}: {_short(text)}" if text.strip() else kind
+    trials = re.search(r"number of trials is (\d+)", text)
+    if reader.system == "EEGLAB" and trials:
+        return (f"'{path}': holds {trials.group(1)} epochs, not a continuous recording: export the "
+                f"continuous data (before epoching) from EEGLAB")
+    package = re.search(r"pip install ([\w.-]+)", text)  # MNE's message for an optional dependency
+    if package:
+        return (f"'{path}': reading {reader.system} files needs the Python package '{package.group(1)}', "
+                f"which could not be imported: pip install {package.group(1)}")
+    if reader.system in ("EDF/EDF+", "BioSemi BDF") and _edf_annotation_signals_only(path):
+        return _annotations_only(path)
+    companions = (f", or its companion files ({reader.companions}) missing or damaged"
+                  if reader.companions else "")
+    if reader.ruled_out:
+        return (f"'{path}': {reader.ruled_out}, and it cannot be read as {reader.system} either ({detail}); "
+                f"if it is {reader.system}, it may be truncated or corrupt{companions}")
+    return (f"'{path}': cannot read this {reader.system} file ({detail}); it may be truncated or "
+            f"corrupt{companions}")
+
+
+def _describe(err: Exception) -> tuple[str, str]:
+    """The error's type and message. Some readers (Neuroscan CNT) put the original traceback in their
+    message: then the innermost 'SomeError: message' line of it."""
+    text = str(err)
+    inner = re.search(r"^(\w+(?:Error|Exception)): (.+)$", text, re.MULTILINE)
+    return (inner.group(1), inner.group(2)) if inner else (type(err).__name__, text)
+
+
+def _check_matlab_version(path: Path) -> None:
+    """EEGLAB saves large datasets as MATLAB v7.3, an HDF5 file that scipy cannot read: MNE then needs
+    pymatreader (which reads HDF5 through h5py). Without it MNE's error says only 'use an HDF reader'."""
+    with open(path, "rb") as handle:
+        head = handle.read(128)
+    # MAT-file header: the version (0x0200 = v7.3) and endian mark in its last 4 bytes
+    if head[124:128] not in (b"\x00\x02IM", b"\x02\x00MI"):
+        return
+    try:
+        importlib.import_module("pymatreader")
+    except ImportError:
+        raise InputError(
+            f"'{path}': saved as MATLAB v7.3 (HDF5), which MNE reads only with the pymatreader package "
+            f"(it reads HDF5 through h5py): pip install pymatreader, or re-save the dataset from EEGLAB "
+            f"in the MATLAB v6.5 format (pop_editoptions('option_saveversion6', 1), then pop_saveset)"
+        ) from None
+
+
+def _edf_annotation_signals_only(path: Path) -> bool:
+    """EDF+/BDF+ keep annotations in signals labelled 'EDF Annotations' ('BDF Annotations'); a file with
+    no other signal is a hypnogram or an event list. MNE reads it as a Raw with no channel or fails
+    (a message about 'picks'). Header: the signal count at bytes 252-256, then 16-byte labels."""
+    with open(path, "rb") as handle:
+        head = handle.read(256)
+        try:
+            count = int(head[252:256].decode("ascii"))
+        except ValueError:
+            return False
+        labels = handle.read(16 * count).decode("latin-1")
+    labels = [labels[i: i + 16].strip() for i in range(0, len(labels), 16)]
+    return len(labels) == count and all(label in ("EDF Annotations", "BDF Annotations") for label in labels)
+
+
+def _annotations_only(path: Path, read=(), stim: list[str] = ()) -> str:
+    """The refusal of a file with no signal, saying what it holds instead: the annotations as the file
+    has them (MNE crops those it read to the length it gave a file with no signal), else ``read``."""
+    try:
+        annotations = mne.read_annotations(path)
+    except Exception:  # a format MNE reads no annotations from alone: what the reader found
+        annotations = read
+    held = []
+    if len(annotations):
+        examples = ", ".join(repr(d) for d in dict.fromkeys(annotations.description))
+        held.append(_short(f"{len(annotations)} annotation{'s' * (len(annotations) > 1)} "
+                           f"(e.g. {examples})", 140))
+    if stim:
+        held.append(f"the event channel(s) {', '.join(stim)}")
+    return (f"'{path}': holds no EEG signal, only {' and '.join(held) or 'a header'}: it is an annotation "
+            f"or event file (e.g. a hypnogram), not a recording; give the recording it belongs to")
+
+
+def _check_has_signal(raw: mne.io.BaseRaw, path: Path) -> None:
+    """A file with no channel but stim (event) channels has nothing to model: refused here, where the
+    cause is known, and not later for its length (as a hypnogram was: MNE may read it as a Raw with
+    no channel)."""
+    kinds = [mne.channel_type(raw.info, index) for index in range(raw.info["nchan"])]
+    if all(kind == "stim" for kind in kinds):  # no channel at all included
+        raise InputError(_annotations_only(path, raw.annotations, raw.ch_names))
 
 
 @contextlib.contextmanager
