@@ -11,6 +11,7 @@ a predictions table; training's held-out predictions, ``neurobolt predict`` and 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -82,13 +83,20 @@ def predict_blocks(model, ch_names, blocks, n_windows: int, bar=None, *, spread:
     :func:`predict_windows` (a prepared cache) and :func:`predict_recording` (a raw EEG file,
     streamed) both call it.
     """
+    from .data.spatial import apply_reference
+
     predictor = model.recording_predictor(list(ch_names))
     passes = int(getattr(predictor, "passes", 1))
     if callable(blocks):
-        fresh = blocks
+        given = blocks
     else:
         blocks = blocks if isinstance(blocks, (list, tuple)) or passes == 1 else list(blocks)
-        fresh = lambda: iter(blocks)  # noqa: E731
+        given = lambda: iter(blocks)  # noqa: E731
+    # the model's EEG reference, over exactly the channels it reads (training read its windows
+    # the same way; referencing twice changes nothing)
+    preprocessing = getattr(model, "preprocessing", None)
+    reference = preprocessing.eeg.reference if preprocessing is not None else None
+    fresh = lambda: (apply_reference(block, reference) for block in given())  # noqa: E731
     if bar is not None and passes > 1 and getattr(bar, "total", None) is not None:
         bar.total += n_windows * (passes - 1)  # the earlier passes read these windows too
         bar.refresh()
@@ -135,8 +143,11 @@ class PredictionResult:
 def predict_recording(model, eeg_file, out=None, *, marker: str | list[str] | None = None,
                       marker_regex: str | None = None, tr: float | None = None,
                       start: float | None = None, end: float | None = None,
-                      nifti=None, atlas=None, atlas_labels=None, batch_size: int = 32,
-                      block_s: float = 120.0, progress: bool = False, verbose=None) -> PredictionResult:
+                      nifti=None, atlas=None, atlas_labels=None, channel_map=None,
+                      write_channel_map=None, min_channels: int | None = None,
+                      interpolate: bool = False, reference_channel: str | None = None,
+                      batch_size: int = 32, block_s: float = 120.0, progress: bool = False,
+                      verbose=None) -> PredictionResult:
     """Predict every ROI from a raw EEG recording, prepared exactly as the model's training data.
 
     Parameters
@@ -157,6 +168,21 @@ def predict_recording(model, eeg_file, out=None, *, marker: str | list[str] | No
         without a full window are left out (and counted in the sidecar).
     nifti, atlas, atlas_labels : also write a 4D image of the predictions through an atlas (see
         :func:`neurobolt.io.prediction_image.write_prediction_image`); needs ``out``.
+    channel_map : this recording's channel names -> 10-20/10-10 names (a dict, or a TSV
+        ``from``/``to`` or JSON file as ``prepare`` reads), on top of the model's own map; a name
+        the recording lacks is refused.
+    write_channel_map : when the recording's names do not reach the model's, write a map skeleton
+        from its own names to fill in: True writes ``<out stem>_channel_map.tsv`` next to ``out``,
+        a path writes there.
+    min_channels : the least number of the model's channels the recording must hold (default:
+        :data:`~neurobolt.data.coverage.DEFAULT_MIN_SHARE` of them); below it prediction is
+        refused. Missing channels are recorded in the sidecar's ``warnings`` with the accuracy
+        measured to remain, and the prediction intervals are marked uncalibrated.
+    interpolate : estimate the model's missing channels from the present ones (spherical splines
+        at template positions) instead of leaving them out.
+    reference_channel : the recording's reference electrode when the file does not store it
+        (e.g. 'FCz'): restored as a flat channel, so that a model re-referencing to the average
+        sees the recording as if every electrode had been stored.
     batch_size : windows per predictor block; ``block_s`` : seconds of EEG preprocessed at once.
     """
     from mne.utils import use_log_level
@@ -165,14 +191,20 @@ def predict_recording(model, eeg_file, out=None, *, marker: str | list[str] | No
         return _predict_recording(model, eeg_file, out, marker=marker, marker_regex=marker_regex,
                                   tr=tr, start=start, end=end,
                                   nifti=nifti, atlas=atlas, atlas_labels=atlas_labels,
+                                  channel_map=channel_map, write_channel_map=write_channel_map,
+                                  min_channels=min_channels, interpolate=interpolate,
+                                  reference_channel=reference_channel,
                                   batch_size=batch_size, block_s=block_s, progress=progress)
 
 
 def _predict_recording(model, eeg_file, out, *, marker, marker_regex, tr, start, end, nifti, atlas,
-                       atlas_labels, batch_size, block_s, progress) -> PredictionResult:
+                       atlas_labels, channel_map, write_channel_map, min_channels, interpolate,
+                       reference_channel, batch_size, block_s, progress) -> PredictionResult:
     import pandas as pd
 
+    from .data.channels import recording_channel_map
     from .data.config import Preprocessing
+    from .data.coverage import plan_coverage
     from .data.eeg import EEGStream
     from .data.onsets import find_volume_onsets, onsets_to_samples
     from .io.eeg import read_raw_eeg
@@ -198,7 +230,7 @@ def _predict_recording(model, eeg_file, out, *, marker, marker_regex, tr, start,
     preprocessing = model.preprocessing
     source = "model"
     if preprocessing is None:
-        preprocessing, source = Preprocessing(), "defaults"
+        preprocessing, source = Preprocessing.unknown(), "defaults"
         logger.warning("the model carries no preprocessing (an imported release?): using the defaults "
                        "(%s)", preprocessing.describe())
     window = preprocessing.window_samples
@@ -211,21 +243,22 @@ def _predict_recording(model, eeg_file, out, *, marker, marker_regex, tr, start,
             raise InputError(
                 f"'{eeg_path}': the recording lasts {duration:.2f} s, shorter than the "
                 f"{preprocessing.window_s:g} s of one EEG window; use a longer recording")
-        stream = EEGStream(raw, sfreq=opts.sfreq, highpass=opts.highpass, lowpass=opts.lowpass,
-                           notch=opts.notch, channel_map=opts.channel_map, source=eeg_path,
-                           block_s=block_s)
-        model_channels = [channel_key(c) for c in model.ch_names]
-        recorded = {channel_key(name): name for name in stream.ch_names}
-        used = [recorded[c] for c in model_channels if c in recorded]
-        missing = [c for c, key in zip(model.ch_names, model_channels) if key not in recorded]
-        ignored = [name for name in stream.ch_names if channel_key(name) not in set(model_channels)]
-        if not used:
-            raise InputError(
-                f"'{eeg_path}': its EEG channels {stream.ch_names} share none with the model's "
-                f"{list(model.ch_names)}; map the names (Preprocessing.eeg.channel_map) or use another model")
-        if missing:
-            logger.warning("'%s': %d model channel(s) missing from the recording: %s", eeg_path,
-                           len(missing), ", ".join(missing))
+        user_map, names = recording_channel_map(channel_map, raw.ch_names, f"'{eeg_path}'",
+                                                opts.channel_map)
+        skeleton = _channel_map_skeleton_path(write_channel_map, tsv, eeg_path)
+        with _offering_channel_map(raw, names, skeleton, f"'{eeg_path}'"):
+            stream = EEGStream(raw, sfreq=opts.sfreq, highpass=opts.highpass,
+                               lowpass=opts.lowpass, notch=opts.notch, channel_map=names,
+                               source=eeg_path, block_s=block_s,
+                               reference_channel=reference_channel)
+            coverage = plan_coverage(model.ch_names, stream.ch_names, min_channels=min_channels,
+                                     interpolate=interpolate, kind=getattr(model, "kind", None),
+                                     where=f"'{eeg_path}'")
+        used = coverage.used
+        model_keys = {channel_key(c) for c in model.ch_names}
+        ignored = [name for name in stream.ch_names if channel_key(name) not in model_keys]
+        for note in coverage.warnings(f"'{eeg_path}'"):
+            warnings.warn(note, RuntimeWarning)  # said and kept in the sidecar with the others
         model.recording_predictor(used)  # a model that needs every channel refuses here
 
         if marker is not None or marker_regex is not None:
@@ -259,9 +292,12 @@ def _predict_recording(model, eeg_file, out, *, marker, marker_regex, tr, start,
 
         started = time.perf_counter()
         with progress_bar(total=len(samples), desc="predict", unit="window", enabled=progress) as bar:
-            picks = [stream.ch_names.index(c) for c in used]
+            picks = [stream.ch_names.index(c) for c in coverage.recorded]
+            model_input = lambda: ((first, coverage.transform(chunk[picks]))  # noqa: E731
+                                   for first, chunk in stream)
             values, spread = predict_blocks(   # a fresh pass over the file for each call
-                model, used, lambda: stream_windows(stream, samples, window, picks, batch_size),
+                model, used, lambda: stream_windows(model_input(), samples, window,
+                                                    list(range(len(used))), batch_size),
                 len(samples), bar, spread=True)
         flat = stream.finish()
         wall = time.perf_counter() - started
@@ -288,7 +324,9 @@ def _predict_recording(model, eeg_file, out, *, marker, marker_regex, tr, start,
         "eeg": {"path": str(eeg_path.resolve()), "sha256": sha256_file(eeg_path),
                 "duration_s": float(duration), "sfreq": float(raw.info["sfreq"])},
         "preprocessing": preprocessing.to_dict(), "preprocessing_source": source,
-        "channels": {"used": used, "missing": missing, "ignored": ignored, "flat": flat,
+        "channels": {"used": used, "missing": coverage.missing, "ignored": ignored, "flat": flat,
+                     "interpolated": coverage.interpolated, "coverage": coverage.to_dict(),
+                     "channel_map": user_map, "reference_channel": reference_channel,
                      "report": stream.report.to_dict()},
         "onsets": {**grid, "n_windows": int(len(samples)), "first_s": float(onsets_s[0]),
                    "last_s": float(onsets_s[-1]),
@@ -299,7 +337,12 @@ def _predict_recording(model, eeg_file, out, *, marker, marker_regex, tr, start,
                            "members' predictions"),
         "interval_columns": (None if intervals is None else
                              f"<ROI>_lo, <ROI>_hi: {intervals['coverage']:.0%} prediction "
-                             f"interval ({intervals['method']}, {intervals['n_windows']} windows)"),
+                             f"interval ({intervals['method']}, {intervals['n_windows']} windows)"
+                             + ("" if coverage.complete else
+                                f"; NOT calibrated for this recording: calibrated with all "
+                                f"{len(model.ch_names)} channels, it holds "
+                                f"{len(coverage.present)}")),
+        "intervals_calibrated": None if intervals is None else coverage.complete,
         "wall_s": round(wall, 3), "windows_per_s": round(len(samples) / max(wall, 1e-9), 2),
         "warnings": notes,
     }
@@ -319,6 +362,56 @@ def _predict_recording(model, eeg_file, out, *, marker, marker_regex, tr, start,
         atomic_write_json(sidecar, info)
         result.tsv, result.sidecar = tsv, sidecar
     return result
+
+
+def _channel_map_skeleton_path(write_channel_map, tsv: Path | None, eeg_path: Path) -> Path | None:
+    """Where ``write_channel_map=`` asks a map skeleton to go: True -> next to the predictions
+    (``<stem>_channel_map.tsv``); a path -> there; never over a file neurobolt did not write."""
+    from .data.channels import SKELETON_HEADER
+
+    if write_channel_map is None or write_channel_map is False:
+        return None
+    if write_channel_map is True:
+        if tsv is None:
+            raise ConfigError("write_channel_map=True writes next to out=: give out= or a path",
+                              options=["write_channel_map=True", "out="])
+        path = tsv.with_name(f"{tsv.stem}_channel_map.tsv")
+    else:
+        path = Path(write_channel_map)
+    if path.exists():
+        try:
+            ours = path.is_file() and path.read_text().startswith(SKELETON_HEADER)
+        except (OSError, UnicodeDecodeError):
+            ours = False
+        if not ours:
+            raise ConfigError(f"'{path}' exists and is not a channel map skeleton neurobolt wrote: "
+                              "give another path", options=["write_channel_map=True"])
+    if path.resolve().parent == eeg_path.resolve().parent:
+        raise ConfigError(f"'{path}': the skeleton would go into the EEG file's folder (the user's "
+                          "data): write it elsewhere", options=["write_channel_map=True"])
+    return path
+
+
+@contextlib.contextmanager
+def _offering_channel_map(raw, channel_map, skeleton: Path | None, where: str):
+    """A refusal because the recording's names do not reach the model's: write the map skeleton
+    built from its own names when asked (``write_channel_map=``), else say how to get it."""
+    from .data.channels import ChannelNamesError, channel_map_skeleton
+    from .data.coverage import CoverageError
+
+    try:
+        yield
+    except (ChannelNamesError, CoverageError) as err:
+        if skeleton is None:
+            raise type(err)(f"{err}; write_channel_map=True writes a channel map skeleton of the "
+                            f"recording's names to fill in", options=[
+                                *err.options, "write_channel_map=True"]) from None
+        text = err.skeleton if isinstance(err, ChannelNamesError) else \
+            channel_map_skeleton(raw, channel_map, source=where.strip("'"))
+        atomic_write_text(skeleton, text)
+        raise type(err)(f"{err}; wrote a channel map skeleton of its names to '{skeleton}': "
+                        f"fill it in and give it as channel_map=", options=[
+                            *err.options, "channel_map="]) from None
 
 
 def _load_model_for_prediction(path: Path):

@@ -8,13 +8,15 @@ and appended to a TSV with ``neurobolt predict``'s columns.
 
 The pieces, from the wire inwards (each usable without LSL: :func:`replay` drives them from a file):
 
-* :class:`OnlineEEG`: chunks of raw EEG in, the model's windows out. Offline preparation
-  (``neurobolt prepare``/``predict``) resamples, then filters forwards and backwards (MNE's
-  zero-phase FIR), which needs EEG from after each sample. Live, the same band edges are applied
-  as causal 4th-order Butterworth IIR sections designed by MNE (``mne.filter.create_filter``,
-  ``phase='forward'``) at the stream's rate, and each window is then resampled on its own
-  (MNE's polyphase resampler, one second of context before it). This is the documented
-  difference between live and offline windows; :func:`replay` measures what it does to the
+* :class:`OnlineEEG`: chunks of raw EEG in, the model's windows out, prepared one of two ways.
+  ``exact`` (the default) runs each window, with context on both sides, through the very function
+  offline preparation (``neurobolt prepare``/``predict``) uses: resampling, then MNE's zero-phase
+  FIR filters of training, which need EEG from after each sample; so a window is ready a few
+  seconds after its onset (3.5 s with the default 0.5-Hz high-pass) and equals the offline one.
+  ``causal`` applies the same band edges as causal 4th-order Butterworth IIR sections designed by
+  MNE (``mne.filter.create_filter``, ``phase='forward'``) at the stream's rate, then resamples each
+  window on its own (MNE's polyphase resampler, one second of context before it): ready at once,
+  but the windows differ from offline ones; :func:`replay` measures what that does to the
   predictions.
 * :class:`OnlinePredictor`: windows in, predictions out. A model that normalises its features over
   a whole recording (ridge, spoc, a network reading spectra relative to its recording) gets those
@@ -23,12 +25,18 @@ The pieces, from the wire inwards (each usable without LSL: :func:`replay` drive
   in the ``calibration`` column), and every later volume is predicted as its window arrives with
   the statistics frozen. A model predicting each window on its own starts at once.
 * :func:`stream_predictions`: the LSL loop (inlets, outlet, TSV, stopping, latency).
+
+Every warning of a session (EEG upsampled to the model's rate, model channels missing, flat
+channels, lost samples, late markers, ...) is said once on stderr as it happens and kept in the
+sidecar's ``warnings`` list, as ``neurobolt predict`` does for a file (:class:`Session`).
 """
 from __future__ import annotations
 
 import logging
 import math
+import os
 import time
+import warnings
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -36,7 +44,9 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .data.channels import channel_key, standard_channel_name
+from .data.channels import channel_key, recording_channel_map, standard_channel_name
+from .data.coverage import ChannelCoverage, plan_coverage
+from .data.spatial import apply_reference
 from .errors import ConfigError, InputError
 
 logger = logging.getLogger(__name__)
@@ -54,6 +64,13 @@ RATE_CHECK_S = 5.0
 # the causal filters: Butterworth sections of this order, designed by MNE
 IIR_ORDER = 4
 NOTCH_HALF_WIDTH_HZ = 1.0
+# seconds a volume marker may arrive after the EEG at its onset: the EEG kept for it
+LATE_ONSET_S = 2.0
+# liblsl's own log level during `neurobolt stream` (loguru's scale: -3 fatal, -2 error,
+# -1 warning, 0 info, liblsl's default): fatal only. Its INFO lines and its ERR lines ("Stream
+# transmission broke off ...; re-connecting...") speak of connections the session watches
+# itself: neurobolt says, in one line, when the EEG stops arriving
+LIBLSL_LOG_LEVEL = -3
 
 
 # ------------------------------------------------------------------------------ causal preparation
@@ -135,7 +152,7 @@ class OnlineEEG:
             self.sections = causal_filters(stream_sfreq, **band)
         self._states: list[np.ndarray | None] = [None] * len(self.sections)
         span = (self.window + self.before + self.after) * self.down // self.up
-        self.keep = span + int(math.ceil(2.0 * stream_sfreq)) + self.down  # + 2 s: late onsets
+        self.keep = span + int(math.ceil(LATE_ONSET_S * stream_sfreq)) + self.down  # late onsets
         # the kept EEG: self._buffer[:, :self._fill], twice the span so that dropping old samples
         # (one copy of the kept part) happens once per `keep` samples received, not per chunk
         self._buffer = np.zeros((len(self.ch_names), 2 * self.keep), dtype=np.float64)
@@ -291,19 +308,25 @@ class OnlinePredictor:
 @dataclass
 class ChannelPlan:
     """Which stream channels feed the model: ``picks`` (stream indices) in the order of ``used``
-    (the model's names), each scaled to µV by ``to_uV``."""
+    (the model's names of the channels the stream holds), each scaled to µV by ``to_uV``;
+    ``coverage`` (:class:`~neurobolt.data.coverage.ChannelCoverage`) turns their windows into the
+    model's input (``coverage.used``: with any interpolated channel)."""
 
     used: list[str]
     picks: list[int]
     to_uV: np.ndarray
+    coverage: ChannelCoverage
     missing: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
 
 
-def plan_channels(stream_names, unit_scales_V, model, channel_map=None, *, source="the stream"):
+def plan_channels(stream_names, unit_scales_V, model, channel_map=None, *, source="the stream",
+                  min_channels: int | None = None, interpolate: bool = False):
     """Match the stream's channel names (spelled as recordings spell them; ``channel_map`` as in
-    training) with the model's; ``unit_scales_V``: volts per stream unit, per channel."""
-    model_keys = {channel_key(c): c for c in model.ch_names}
+    training, with the user's map laid over it) with the model's, and decide as ``predict`` does
+    whether they cover enough of the model's input (:func:`~neurobolt.data.coverage.plan_coverage`:
+    ``min_channels``, ``interpolate``); ``unit_scales_V``: volts per stream unit, per channel."""
+    model_keys = {channel_key(c) for c in model.ch_names}
     found: dict[str, int] = {}
     ignored = []
     for index, name in enumerate(stream_names):
@@ -313,15 +336,16 @@ def plan_channels(stream_names, unit_scales_V, model, channel_map=None, *, sourc
             ignored.append(str(name))
             continue
         found[key] = index
-    if not found:
-        raise InputError(f"{source}: its channels {list(map(str, stream_names))} share none with the "
-                         f"model's {list(model.ch_names)}; map the names (Preprocessing.eeg."
-                         f"channel_map) or use another model")
-    used = [model_keys[k] for k in model_keys if k in found]
+    coverage = plan_coverage(model.ch_names, [standard_channel_name(str(stream_names[i]),
+                                                                    channel_map)
+                                              for i in found.values()],
+                             min_channels=min_channels, interpolate=interpolate,
+                             kind=getattr(model, "kind", None), where=source)
+    used = list(coverage.present)
     picks = [found[channel_key(c)] for c in used]
-    missing = [c for k, c in model_keys.items() if k not in found]
     to_uV = np.asarray([unit_scales_V[i] for i in picks], dtype=np.float64) * 1e6
-    return ChannelPlan(used=used, picks=picks, to_uV=to_uV, missing=missing, ignored=ignored)
+    return ChannelPlan(used=used, picks=picks, to_uV=to_uV, coverage=coverage,
+                       missing=list(coverage.missing), ignored=ignored)
 
 
 # ------------------------------------------------------------------------------ one session
@@ -335,34 +359,93 @@ class StreamResult:
     sidecar: Path | None = None
 
 
+def _notes_of(check, *args) -> list[str]:
+    """What one of offline preparation's checks (``neurobolt.data.eeg._report_upsampling``,
+    ``_report_flat``) says, in its words, as text: a session says it through logging and keeps it
+    (:meth:`Session.warn`) instead of raising a Python warning nobody records."""
+    from .data.channels import ChannelReport
+
+    report = ChannelReport()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check(*args, report)
+    return report.notes
+
+
 class Session:
     """One live recording through :class:`OnlineEEG` and :class:`OnlinePredictor`: chunks and
-    onsets in (in stream seconds), finished rows out. Shared by the LSL loop and :func:`replay`."""
+    onsets in (in stream seconds), finished rows out. Shared by the LSL loop and :func:`replay`.
+
+    ``source`` names the EEG in messages. ``warnings``: every warning of the session, in the order
+    said (:meth:`warn`), for the sidecar, as ``neurobolt predict`` keeps a recording's.
+    """
 
     def __init__(self, model, plan: ChannelPlan, stream_sfreq: float, preprocessing, *,
-                 calibration: int, filters: str = "exact"):
-        self.model, self.plan = model, plan
+                 calibration: int, filters: str = "exact", source: str = "the stream"):
+        from .data.eeg import _report_upsampling
+
+        self.model, self.plan, self.source = model, plan, source
+        self.warnings: list[str] = []
         self.eeg = OnlineEEG(plan.used, stream_sfreq, preprocessing.eeg, preprocessing.window_s,
                              filters=filters)
-        self.predictor = OnlinePredictor(model, plan.used, calibration)
+        # what turns a window of the stream's channels into the model's input: the interpolated
+        # channels (if any), then the model's EEG reference, as predict does
+        self.reference = preprocessing.eeg.reference
+        self.predictor = OnlinePredictor(model, plan.coverage.used, calibration)
         self.roi_names = [str(r) for r in model.roi_names]
         self.intervals = model.provenance.intervals
         self.pending: list[tuple[float, float]] = []  # (onset_s, the moment it became known)
         self.held_onsets: list[float] = []
         self.left_out: list[float] = []
         self.lost: list[float] = []
+        self._low = self._high = None  # per channel, µV, over the session: flat channels
+        for note in plan.coverage.warnings(source):  # predict's words for missing channels
+            self.warn(note)
+        # predict's words for EEG below the model's rate (the model misses its upper band)
+        for note in _notes_of(_report_upsampling, float(stream_sfreq),
+                              float(preprocessing.eeg.sfreq), source):
+            self.warn(note)
 
-    def add_chunk(self, raw_chunk, source: str = "the stream") -> None:
+    def warn(self, message: str) -> None:
+        """Say a problem of the session now (stderr) and keep it for the sidecar; each once."""
+        if message not in self.warnings:
+            self.warnings.append(message)
+            logger.warning("%s", message)
+
+    def add_chunk(self, raw_chunk) -> None:
         """(n, all stream channels) as the stream delivers them, in its units. A NaN or infinite
         sample is refused (it would poison the filters' state and every later window)."""
         chunk = np.asarray(raw_chunk, dtype=np.float64)[:, self.plan.picks].T * self.plan.to_uV[:, None]
         finite = np.isfinite(chunk).all(axis=1)
         if not finite.all():
             bad = [name for name, ok in zip(self.plan.used, finite) if not ok]
-            raise InputError(f"{source}: NaN or infinite samples in channel(s) {', '.join(bad)} "
-                             f"after {self.eeg.seconds:.1f} s; fix the amplifier's output or map "
-                             f"those channels away")
+            raise InputError(f"{self.source}: NaN or infinite samples in channel(s) "
+                             f"{', '.join(bad)} after {self.eeg.seconds:.1f} s; fix the "
+                             f"amplifier's output or map those channels away")
+        if chunk.shape[1]:
+            low, high = chunk.min(axis=1), chunk.max(axis=1)
+            self._low = low if self._low is None else np.minimum(self._low, low)
+            self._high = high if self._high is None else np.maximum(self._high, high)
         self.eeg.append(chunk)
+
+    def finish_checks(self) -> list[str]:
+        """The check that needs the whole session, at its end: the model's channels that stayed
+        flat, warned about as ``predict`` does for a recording; returns their names."""
+        from .data.eeg import _FLAT_PTP_VOLTS, _report_flat
+
+        if self._low is None:
+            return []
+        flat = [name for name, low, high in zip(self.plan.used, self._low, self._high)
+                if high - low < _FLAT_PTP_VOLTS * 1e6]
+        if flat and len(flat) == len(self.plan.used):
+            # predict refuses such a file; a session has published its predictions already
+            self.warn(f"{self.source}: every channel the model reads stayed flat "
+                      f"({', '.join(flat)}): the predictions carry no EEG; check the amplifier "
+                      "and the stream's channels")
+        elif flat:
+            for note in _notes_of(_report_flat, flat, len(self.plan.used), self.source):
+                self.warn(note)
+        return flat
 
     def finish_calibration(self, now: float) -> list[dict]:
         """When a session stops during calibration: its held volumes predicted with the statistics
@@ -370,7 +453,7 @@ class Session:
         held = len(self.predictor.held or [])
         values, spread = self.predictor.finish_calibration()
         if held:
-            logger.warning("the session stopped during calibration: %s", (
+            self.warn("the session stopped during calibration: " + (
                 f"its {held} volumes are predicted with their own statistics" if len(values)
                 else f"{held} volume(s) are too few to predict"))
         onsets, self.held_onsets = self.held_onsets, []
@@ -390,10 +473,17 @@ class Session:
             if window is None:
                 still.append((onset, known_at))
                 continue
-            if isinstance(window, str):
-                (self.left_out if window == "early" else self.lost).append(onset)
+            if isinstance(window, str) and window == "early":
+                self.left_out.append(onset)
+                continue
+            if isinstance(window, str):  # "lost"
+                self.lost.append(onset)
+                self.warn(f"{self.source}: volume onset(s) arrived more than {LATE_ONSET_S:g} s "
+                          "after their EEG, which is no longer held: not predicted (the sidecar "
+                          "lists them: lost_arrived_too_late); check the marker stream's latency")
                 continue
             calibrating = self.predictor.calibrating
+            window = apply_reference(self.plan.coverage.transform(window), self.reference)
             values, spread = self.predictor.add(window)
             if calibrating:
                 self.held_onsets.append(onset)
@@ -440,12 +530,16 @@ class Session:
 
 def replay(model, eeg_file, *, tr: float | None = None, start: float | None = None,
            markers=None, calibration: int = 60, filters: str = "exact", chunk_s: float = 0.1,
+           channel_map=None, min_channels: int | None = None, interpolate: bool = False,
            verbose=None):
     """Run a recording through the live pipeline as fast as possible, chunk by chunk: what
-    ``neurobolt stream`` would have predicted had the file arrived over LSL (the same causal
-    filters, per-window resampling and calibration; no network). Onsets: ``markers`` (seconds
+    ``neurobolt stream`` would have predicted had the file arrived over LSL (the same window
+    preparation, ``filters``, calibration and warnings; no network). Onsets: ``markers`` (seconds
     from the recording's start), else a TR grid from ``start`` (default: the first full window).
-    Returns the table, with the same columns as ``neurobolt stream``'s TSV."""
+    ``channel_map``, ``min_channels``, ``interpolate``: as for
+    :func:`neurobolt.predict.predict_recording`. Returns the table, with the same columns as
+    ``neurobolt stream``'s TSV; the session's warnings (said as they happen, the sidecar's
+    ``warnings`` of a live session) in ``table.attrs["warnings"]``."""
     import mne
     import pandas as pd
 
@@ -455,13 +549,17 @@ def replay(model, eeg_file, *, tr: float | None = None, start: float | None = No
 
     if isinstance(model, (str, Path)):
         model = _load_model_for_prediction(Path(model))
-    preprocessing = model.preprocessing or Preprocessing()
+    preprocessing = model.preprocessing or Preprocessing.unknown()
     raw = read_raw_eeg(eeg_file, preload=False, verbose=verbose)
     eeg_names = [raw.ch_names[i] for i in mne.pick_types(raw.info, eeg=True, exclude=())]
-    plan = plan_channels(eeg_names, [1.0] * len(eeg_names), model,
-                         preprocessing.eeg.channel_map, source=f"'{eeg_file}'")
+    _, names = recording_channel_map(channel_map, raw.ch_names, f"'{eeg_file}'",
+                                     preprocessing.eeg.channel_map)
+    plan = plan_channels(eeg_names, [1.0] * len(eeg_names), model, names,
+                         source=f"'{eeg_file}'", min_channels=min_channels,
+                         interpolate=interpolate)
     sfreq = float(raw.info["sfreq"])
-    session = Session(model, plan, sfreq, preprocessing, calibration=calibration, filters=filters)
+    session = Session(model, plan, sfreq, preprocessing, calibration=calibration, filters=filters,
+                      source=f"'{eeg_file}'")
     duration = raw.n_times / sfreq
     if markers is None:  # predict's grid: every TR from the first full window (or start)
         markers, _ = _grid(tr if tr is not None else preprocessing.tr, start, None,
@@ -475,11 +573,66 @@ def replay(model, eeg_file, *, tr: float | None = None, start: float | None = No
         data = raw.get_data(picks=picks, start=first, stop=min(first + chunk, raw.n_times))
         session.add_chunk(data.T)
         rows += session.ready_rows(0.0)
+    session.finish_checks()
     table = pd.DataFrame([session.row_values(r) for r in rows], columns=session.columns())
+    table.attrs["warnings"] = list(session.warnings)
     return table
 
 
 # ------------------------------------------------------------------------------ the LSL loop
+def quiet_liblsl() -> bool:
+    """Lower liblsl's own logging on stderr to fatal errors (:data:`LIBLSL_LOG_LEVEL`) for this
+    process, keeping every other setting of the configuration liblsl would read (ports, multicast,
+    known peers, session id). Returns False when it is left alone: that configuration sets
+    liblsl's logging itself (a ``[log]`` section with a key), or the ``mne-lsl``/liblsl installed
+    cannot be configured from Python (liblsl < 1.17.7).
+
+    liblsl reads its configuration once, at its first use in a process, so this must come before
+    any LSL stream, inlet or outlet is made (``neurobolt stream`` calls it first thing; later it
+    changes nothing). Nothing is written anywhere: the configuration is handed to liblsl in memory
+    (``mne_lsl.lsl.set_config_content``), and lasts as long as the process.
+    """
+    try:
+        from mne_lsl.lsl import set_config_content
+    except ImportError:  # mne-lsl before its configuration functions
+        return False
+    content = _quiet_liblsl_config(_liblsl_config_text())
+    if content is None:
+        return False
+    try:
+        set_config_content(content)
+    except NotImplementedError:  # a liblsl without lsl_set_config_content
+        return False
+    return True
+
+
+def _liblsl_config_text() -> str:
+    """The configuration file liblsl would read in this process ('' when none): the first readable
+    of ``$LSLAPICFG``, ``./lsl_api.cfg``, ``~/lsl_api/lsl_api.cfg``, ``/etc/lsl_api/lsl_api.cfg``
+    (liblsl's order). Content given to liblsl replaces that file: it must carry the file's text."""
+    candidates = [os.environ.get("LSLAPICFG"), "lsl_api.cfg",
+                  os.path.expanduser("~/lsl_api/lsl_api.cfg"), "/etc/lsl_api/lsl_api.cfg"]
+    for name in filter(None, candidates):
+        try:
+            return Path(name).read_text(encoding="utf-8", errors="replace")
+        except OSError:  # missing or unreadable: liblsl goes on to the next one too
+            continue
+    return ""
+
+
+def _quiet_liblsl_config(text: str) -> str | None:
+    """liblsl configuration ``text`` with ``[log] level`` set to :data:`LIBLSL_LOG_LEVEL`; None
+    when ``text`` configures the log itself (the user's choice stands; liblsl also refuses a
+    configuration that repeats a key)."""
+    section = None
+    for line in text.splitlines():
+        if line.startswith("[") and "]" in line:  # liblsl's parser: sections start the line
+            section = line[1:line.index("]")]
+        elif section == "log" and "=" in line and not line.startswith(";"):
+            return None
+    return f"{text}\n[log]\nlevel = {LIBLSL_LOG_LEVEL}\n"
+
+
 def _resolve(name=None, stype=None, source_id=None, timeout: float = 10.0, *, what="EEG stream"):
     from mne_lsl.lsl import resolve_streams
 
@@ -542,7 +695,8 @@ def stream_predictions(model, *, name=None, stype=None, source_id=None, markers_
                        filters: str = "exact",
                        duration: float | None = None, volumes: int | None = None,
                        outlet: str | None = "neurobolt", out=None, record=None,
-                       timeout: float = 10.0,
+                       channel_map=None, min_channels: int | None = None,
+                       interpolate: bool = False, timeout: float = 10.0,
                        idle_timeout: float = 5.0, poll_s: float = 0.005,
                        progress: bool = True) -> StreamResult:
     """Predict every ROI, volume by volume, from a live EEG stream (see ``neurobolt stream``).
@@ -563,6 +717,10 @@ def stream_predictions(model, *, name=None, stype=None, source_id=None, markers_
         (as it arrived, before any filter) with a ``volume`` annotation at every predicted onset,
         so that ``neurobolt predict MODEL RECORD.fif --marker volume`` gives the offline
         predictions of the same session (its memory grows with the session).
+    channel_map, min_channels, interpolate : the stream's channel names -> 10-20 names (a dict or
+        a TSV/JSON file; a name the stream lacks is refused), the least number of the model's
+        channels the stream must carry, and whether to interpolate the missing ones: as for
+        :func:`neurobolt.predict.predict_recording`.
     """
     from mne_lsl.lsl import StreamInlet
 
@@ -586,7 +744,7 @@ def stream_predictions(model, *, name=None, stype=None, source_id=None, markers_
         model = _load_model_for_prediction(model_path)
     tsv, sidecar, _ = check_prediction_outputs(out, None, None, [model_path] if model_path else [])
     record = _check_record(record, tsv, sidecar)
-    preprocessing = model.preprocessing or Preprocessing()
+    preprocessing = model.preprocessing or Preprocessing.unknown()
     step = tr if tr is not None else preprocessing.tr
     if markers_name is None and step is None:
         raise ConfigError("the model does not record its training TR: give tr= or a marker "
@@ -606,6 +764,8 @@ def stream_predictions(model, *, name=None, stype=None, source_id=None, markers_
             raise InputError(f"LSL stream '{sinfo.name}' did not send its description within "
                              f"{timeout:g} s") from None
         return _stream(model, model_path, inlet, sinfo, preprocessing, tsv, sidecar, record,
+                       channel_map=channel_map, min_channels=min_channels,
+                       interpolate=interpolate,
                        markers_name=markers_name, marker=marker, step=step,
                        calibration=calibration, filters=filters, duration=duration,
                        volumes=volumes, outlet=outlet, timeout=timeout, idle_timeout=idle_timeout, poll_s=poll_s,
@@ -614,7 +774,8 @@ def stream_predictions(model, *, name=None, stype=None, source_id=None, markers_
         inlet.close_stream()
 
 
-def _stream(model, model_path, inlet, sinfo, preprocessing, tsv, sidecar, record, *, markers_name,
+def _stream(model, model_path, inlet, sinfo, preprocessing, tsv, sidecar, record, *, channel_map,
+            min_channels, interpolate, markers_name,
             marker, step, calibration, filters, duration, volumes, outlet, timeout, idle_timeout, poll_s,
             progress) -> StreamResult:
     """The session loop of :func:`stream_predictions`, on an open EEG inlet."""
@@ -625,13 +786,13 @@ def _stream(model, model_path, inlet, sinfo, preprocessing, tsv, sidecar, record
     from .progress import progress_bar
 
     stream_names = sinfo.get_channel_names() or [f"{k + 1}" for k in range(sinfo.n_channels)]
-    plan = plan_channels(stream_names, _unit_scales(sinfo), model,
-                         preprocessing.eeg.channel_map, source=f"LSL stream '{sinfo.name}'")
-    if plan.missing:
-        logger.warning("LSL stream '%s': %d model channel(s) missing: %s", sinfo.name,
-                       len(plan.missing), ", ".join(plan.missing))
+    where = f"LSL stream '{sinfo.name}'"
+    user_map, names = recording_channel_map(channel_map, stream_names, where,
+                                            preprocessing.eeg.channel_map)
+    plan = plan_channels(stream_names, _unit_scales(sinfo), model, names, source=where,
+                         min_channels=min_channels, interpolate=interpolate)
     session = Session(model, plan, float(sinfo.sfreq), preprocessing, calibration=calibration,
-                      filters=filters)
+                      filters=filters, source=f"LSL stream '{sinfo.name}'")
     if session.predictor.calibration:
         if volumes is not None and volumes < session.predictor.calibration:
             raise ConfigError(f"volumes={volumes} is below calibration={session.predictor.calibration}"
@@ -676,10 +837,13 @@ def _stream(model, model_path, inlet, sinfo, preprocessing, tsv, sidecar, record
             f"{session.eeg.wait_s:.2f} s of EEG after its onset awaited" if filters == "exact" else
             f"causal: Butterworth (order {IIR_ORDER}) at the stream's rate, then each window "
             "resampled with one second of context"),
-        "channels": {"used": plan.used, "missing": plan.missing, "ignored": plan.ignored},
+        "channels": {"used": plan.coverage.used, "missing": plan.missing, "ignored": plan.ignored,
+                     "interpolated": plan.coverage.interpolated,
+                     "coverage": plan.coverage.to_dict(), "channel_map": user_map},
         "calibration_volumes": session.predictor.calibration, "roi_names": session.roi_names,
         "outlet": outlet, "record": str(record) if record else None,
         "outputs": {"tsv": tsv.name if tsv else None},
+        "warnings": list(session.warnings),  # so far; rewritten with the session's at its end
     }
     handle = None
     if tsv is not None:
@@ -729,10 +893,10 @@ def _stream(model, model_path, inlet, sinfo, preprocessing, tsv, sidecar, record
                     drift = float(stamps[0]) - t_first - session.eeg.count / sinfo.sfreq
                     if abs(drift) > MAX_DRIFT_S and drift_warned is None:
                         drift_warned = round(drift, 3)
-                        logger.warning("LSL stream '%s': its timestamps run %.2f s from the samples "
-                                       "received (samples lost?); onsets may be misplaced by as "
-                                       "much", sinfo.name, drift)
-                    session.add_chunk(np.asarray(data), source=f"LSL stream '{sinfo.name}'")
+                        session.warn(f"LSL stream '{sinfo.name}': its timestamps run {drift:.2f} s "
+                                     "from the samples received (samples lost?); onsets may be "
+                                     "misplaced by as much")
+                    session.add_chunk(np.asarray(data))
                     if record is not None:
                         recorded.append(np.array(data, dtype=np.float64))  # a copy: the inlet reuses its buffer
                     span = float(stamps[-1]) - t_first
@@ -747,7 +911,11 @@ def _stream(model, model_path, inlet, sinfo, preprocessing, tsv, sidecar, record
                     if t_first is None:
                         raise InputError(f"LSL stream '{sinfo.name}' sent no sample within "
                                          f"{idle_timeout:g} s")
-                    logger.info("no EEG for %g s: the stream has ended", idle_timeout)
+                    # liblsl's own lines about the broken connection are silenced by the
+                    # command (quiet_liblsl): this is the one line that says it
+                    logger.info("LSL stream '%s' sent no EEG for %g s: the session ends (the "
+                                "stream stopped, or its connection broke)", sinfo.name,
+                                idle_timeout)
                     break
                 if t_first is not None:
                     if marker_inlet is not None:
@@ -773,7 +941,7 @@ def _stream(model, model_path, inlet, sinfo, preprocessing, tsv, sidecar, record
                 time.sleep(poll_s)
         except KeyboardInterrupt:
             stopped_by = "interrupted"
-            logger.warning("interrupted: writing the predictions made so far")
+            session.warn("interrupted: writing the predictions made so far")
         finally:
             try:
                 if t_first is not None:  # calibration volumes held when the session stopped
@@ -786,8 +954,9 @@ def _stream(model, model_path, inlet, sinfo, preprocessing, tsv, sidecar, record
                     handle.close()
     not_predicted = [onset for onset, _ in session.pending]
     if not_predicted:
-        logger.warning("%d volume onset(s) not predicted: the session stopped before their EEG "
-                       "arrived (listed in the sidecar)", len(not_predicted))
+        session.warn(f"{len(not_predicted)} volume onset(s) not predicted: the session stopped "
+                     "before their EEG arrived (listed in the sidecar)")
+    flat = session.finish_checks()
     wall = time.perf_counter() - started
     table = pd.DataFrame(rows, columns=columns + ["latency_s", "delay_s"])
     info.update({
@@ -795,8 +964,9 @@ def _stream(model, model_path, inlet, sinfo, preprocessing, tsv, sidecar, record
         "left_out_without_full_window": session.left_out, "lost_arrived_too_late": session.lost,
         "not_predicted_session_stopped": not_predicted,
         "wall_s": round(wall, 3), "latency": _latency_summary(np.asarray(latencies)),
-        "clock_drift_s": drift_warned,
+        "clock_drift_s": drift_warned, "warnings": list(session.warnings),
     })
+    info["channels"]["flat"] = flat
     info["stream"].update(first_sample_lsl_time=t_first, seconds_received=session.eeg.seconds)
     if record is not None and recorded:
         _write_record(record, recorded, stream_names, plan, float(sinfo.sfreq),

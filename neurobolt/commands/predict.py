@@ -9,6 +9,9 @@ PREDICT_FLAGS = {
     "marker=": "--marker", "marker_regex=": "--marker-regex", "tr=": "--tr", "start=": "--start",
     "end=": "--end", "out=": "--out", "nifti=": "--nifti", "atlas=": "--atlas",
     "atlas_labels=": "--atlas-labels", "batch_size=": "--batch-size", "first_volume_s=": "--start",
+    "channel_map=": "--channel-map", "write_channel_map=True": "--write-channel-map",
+    "min_channels=": "--min-channels", "interpolate=True": "--interpolate",
+    "reference_channel=": "--reference-channel",
 }
 
 
@@ -47,6 +50,29 @@ def register(subparsers) -> None:
                            "first full window)")
     when.add_argument("--end", type=float, metavar="S",
                       help="last grid onset at most (default: the end of the recording)")
+    channels = parser.add_argument_group(
+        "channels (the recording's names, the model's channels it holds, its reference)")
+    channels.add_argument("--channel-map", metavar="TSV|JSON",
+                          help="the recording's channel names -> 10-20/10-10 names (TSV from/to, "
+                               "or JSON), on top of the model's own map; a name the recording "
+                               "lacks is refused")
+    channels.add_argument("--write-channel-map", nargs="?", const=True, metavar="FILE",
+                          help="when the recording's names do not reach the model's, write a "
+                               "channel map skeleton of its names to fill in (default: "
+                               "PRED_channel_map.tsv next to --out)")
+    channels.add_argument("--min-channels", type=int, metavar="N",
+                          help="the least number of the model's channels the recording must hold "
+                               "(default: 75%% of them; below it prediction is refused); missing "
+                               "channels are recorded in PRED.json's warnings with the accuracy "
+                               "measured to remain, and the intervals marked uncalibrated")
+    channels.add_argument("--interpolate", action="store_true",
+                          help="estimate the model's missing channels from the present ones "
+                               "(spherical splines at template positions) instead of leaving them "
+                               "out")
+    channels.add_argument("--reference-channel", metavar="NAME",
+                          help="the electrode the recording was referenced to, when the file does "
+                               "not store it (e.g. FCz): restored as a flat channel before the "
+                               "model's average reference")
     image = parser.add_argument_group("4D image of the predictions")
     image.add_argument("--nifti", metavar="OUT.nii.gz",
                        help="also write the predictions as a 4D NIfTI through --atlas")
@@ -68,12 +94,17 @@ def run(args: argparse.Namespace) -> int:
         args.model, args.eeg, args.out, marker=marker, marker_regex=args.marker_regex,
         tr=args.tr, start=args.start, end=args.end,
         nifti=args.nifti, atlas=args.atlas, atlas_labels=args.atlas_labels,
+        channel_map=args.channel_map, write_channel_map=args.write_channel_map,
+        min_channels=args.min_channels, interpolate=args.interpolate,
+        reference_channel=args.reference_channel,
         batch_size=args.batch_size, progress=not args.no_progress,
         verbose="INFO" if getattr(args, "verbose", False) else None)
     info = result.info
     channels = info["channels"]
+    interpolated = f", {len(channels['interpolated'])} interpolated" if channels["interpolated"] else ""
     print(f"{info['onsets']['n_windows']} volumes predicted ({len(info['roi_names'])} ROIs, "
-          f"{len(channels['used'])} channels, {info['windows_per_s']:g} windows/s)")
+          f"{len(channels['used'])} of the model's {len(channels['coverage']['model'])} channels"
+          f"{interpolated}, {info['windows_per_s']:g} windows/s)")
     # missing channels, default preprocessing and the recording's warnings were logged as warnings
     written = [str(p) for p in (result.tsv, result.sidecar, result.nifti) if p is not None]
     print("wrote: " + ", ".join(written))

@@ -9,6 +9,7 @@ import argparse
 PREPARE_FLAGS = {
     "EEGOptions.highpass": "--highpass",
     "EEGOptions.notch": "--notch",
+    "EEGOptions.reference": "--reference",
     "EEGOptions.channel_map": "--channel-map",
     "OnsetOptions.marker": "--marker",
     "OnsetOptions.marker_regex": "--marker-regex",
@@ -77,6 +78,10 @@ def register(subparsers) -> None:
                      help="original -> standard 10-20 channel names for names not recognised")
     eeg.add_argument("--highpass", default="0.5", metavar="HZ|none", help="high-pass (default 0.5 Hz)")
     eeg.add_argument("--notch", type=float, metavar="HZ", help="notch line frequency (and harmonics)")
+    eeg.add_argument("--reference", choices=("average", "none"), default="average",
+                     help="the reference of the EEG a model reads: average (default: every window "
+                          "re-referenced to the mean of the model's channels, in training and in "
+                          "prediction alike) or none (as recorded)")
     parser.add_argument("--overwrite", action="store_true",
                         help="re-prepare every scan even when up to date, and replace a cache "
                              "prepared from another input")
@@ -105,6 +110,7 @@ def build_config(args: argparse.Namespace):
         eeg=EEGOptions(
             highpass=_optional_hz(args.highpass, "--highpass"), notch=args.notch,
             channel_map=load_channel_map(args.channel_map) if args.channel_map else None,
+            reference=None if args.reference == "none" else args.reference,
         ),
         onsets=OnsetOptions(
             marker=marker, marker_regex=args.marker_regex, first_volume_s=args.first_volume_s,

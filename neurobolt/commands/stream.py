@@ -10,6 +10,8 @@ STREAM_FLAGS = {
     "markers_name=": "--markers", "tr=": "--tr", "calibration=": "--calibration",
     "duration=": "--duration", "volumes=": "--volumes", "out=": "--out", "record=": "--record",
     "timeout=": "--timeout", "idle_timeout=": "--idle-timeout", "filters=": "--filters",
+    "channel_map=": "--channel-map", "min_channels=": "--min-channels",
+    "interpolate=True": "--interpolate",
 }
 
 
@@ -19,8 +21,12 @@ def register(subparsers) -> None:
         help="predict every ROI live from an EEG stream (LSL), volume by volume",
         description=(
             "Read EEG from a Lab Streaming Layer stream, prepare it as the model's training data "
-            "(channels, rate and band edges from the model; filters are causal live, see "
-            "docs/stream.md), and predict every ROI at each volume: at the markers of an LSL "
+            "(channels, rate and band edges from the model; by default --filters exact: each "
+            "window goes through training's own zero-phase FIR filters, so it waits a few seconds "
+            "after its onset for the EEG the filters need; --filters causal: causal IIR filters, "
+            "ready as the EEG arrives, windows differ from offline; see docs/stream.md), and "
+            "predict every ROI at "
+            "each volume: at the markers of an LSL "
             "marker stream (--markers) or on a TR clock from the first full window (default: the "
             "model's TR). Each prediction is pushed to an LSL outlet (one channel per ROI, then "
             "interval bounds) and appended to --out. A model that normalises its features over "
@@ -49,10 +55,23 @@ def register(subparsers) -> None:
     when.add_argument("--calibration", type=int, default=60, metavar="N",
                       help="volumes that set a per-recording model's statistics")
     when.add_argument("--filters", choices=("exact", "causal"), default="exact",
-                      help="exact: each window prepared exactly as offline (predictions equal "
-                           "`neurobolt predict`'s), ready half a filter length after its onset "
-                           "(3.5 s with the default 0.5-Hz high-pass); causal: causal IIR filters, "
-                           "ready at once, predictions differ (docs/stream.md)")
+                      help="exact (the default): each window prepared as offline, with "
+                           "training's zero-phase FIR filters (windows equal `neurobolt "
+                           "predict`'s), ready half the filters' length after its onset (3.5 s "
+                           "with a 0.5-Hz high-pass); causal: causal Butterworth IIR filters, "
+                           "ready a fraction of a second after the onset, windows and "
+                           "predictions differ from offline (docs/stream.md)")
+    channels = parser.add_argument_group("channels (as for `neurobolt predict`)")
+    channels.add_argument("--channel-map", metavar="TSV|JSON",
+                          help="the stream's channel names -> 10-20/10-10 names (TSV from/to, or "
+                               "JSON), on top of the model's own map; a name the stream lacks is "
+                               "refused")
+    channels.add_argument("--min-channels", type=int, metavar="N",
+                          help="the least number of the model's channels the stream must carry "
+                               "(default: 75%% of them; below it the session is refused)")
+    channels.add_argument("--interpolate", action="store_true",
+                          help="estimate the model's missing channels from the present ones "
+                               "(spherical splines at template positions)")
     stop = parser.add_argument_group("when to stop (also: the stream ends, or Ctrl-C)")
     stop.add_argument("--duration", type=float, metavar="S", help="after S seconds of EEG")
     stop.add_argument("--volumes", type=int, metavar="N", help="after N predicted volumes")
@@ -76,8 +95,12 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from ..stream import list_streams, stream_predictions
+    from ..stream import list_streams, quiet_liblsl, stream_predictions
 
+    if not getattr(args, "verbose", False):
+        # before anything touches LSL: liblsl's own INFO/ERR lines (a connection that broke off
+        # and is retried) would mix with the session's; -v keeps them, for network problems
+        quiet_liblsl()
     if args.list:
         streams = list_streams(timeout=min(args.timeout, 2.0))
         if not streams:
@@ -96,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
         filters=args.filters,
         duration=args.duration, volumes=args.volumes,
         outlet=None if args.no_outlet else args.outlet, out=args.out, record=args.record,
+        channel_map=args.channel_map, min_channels=args.min_channels,
+        interpolate=args.interpolate,
         timeout=args.timeout, idle_timeout=args.idle_timeout, progress=not args.no_progress)
     info = result.info
     latency = info["latency"]

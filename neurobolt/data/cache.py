@@ -307,9 +307,11 @@ class PreparedDataset:
     @property
     def config(self):
         """The :class:`~neurobolt.data.config.PrepareConfig` this cache was prepared with."""
-        from .config import PrepareConfig
+        from .config import EEGOptions, PrepareConfig
 
-        return PrepareConfig.from_dict(self.info["config"])
+        values = dict(self.info["config"])
+        values["eeg"] = EEGOptions.saved_values(values.get("eeg", {}))
+        return PrepareConfig.from_dict(values)
 
     def preprocessing(self):
         """The typed :class:`~neurobolt.data.config.Preprocessing` a model trained on this cache

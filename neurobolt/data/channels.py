@@ -29,9 +29,14 @@ if TYPE_CHECKING:  # MNE loads on first use: the model modules compare names thr
 ALIASES: dict[str, str] = {"T3": "T7", "T4": "T8", "T5": "P7", "T6": "P8"}
 
 # Decorations that some systems add around an electrode name ('EEG Fp1-REF' in TUH/Nihon Kohden EDF
-# files, 'POL Fp1' in others). They are stripped only when what remains is a standard name.
+# files, 'POL Fp1' in others, 'Fc5.' / 'C3..' in PhysioNet's EDF files, whose labels are padded to 4
+# characters with dots). They are stripped only when what remains is a standard name.
 _PREFIX = re.compile(r"^(?:EEG|POL)[\s_\-:]*", re.IGNORECASE)
 _SUFFIX = re.compile(r"[\s_\-](?:REF|LE|RE|AR|AVG|AV|CAR|A1A2|LM|RM|A1|A2|M1|M2)$", re.IGNORECASE)
+_PADDING = re.compile(r"\.+$")
+# 'Fp1-Cz': an electrode against another one. A re-referenced channel (Fp1 against a Cz reference)
+# or a bipolar derivation: not guessed, but offered as a candidate in the refusal.
+_AGAINST = re.compile(r"^(?P<site>[^\s_\-]+)[\s_\-]+(?P<other>[^\s_\-]+)$")
 
 # Non-EEG channels that files type as EEG anyway: cardiac, ocular, muscle, carbon-wire loops (CWL) of
 # EEG-fMRI caps, respiration, triggers and auxiliary inputs. Matched at the start of the (prefix-stripped)
@@ -96,10 +101,26 @@ def standard_channel_name(name: str, channel_map: dict[str, str] | None = None) 
     found = _lookup(name)
     if found is not None:
         return found
-    stripped = _SUFFIX.sub("", _PREFIX.sub("", name.strip())).strip()
+    stripped = _undecorated(name)
     if stripped and stripped != name.strip():
         return _lookup(stripped)
     return None
+
+
+def _undecorated(name: str) -> str:
+    """``name`` without the decorations of :data:`_PREFIX`, :data:`_SUFFIX` and :data:`_PADDING`."""
+    return _SUFFIX.sub("", _PREFIX.sub("", _PADDING.sub("", name.strip()))).strip()
+
+
+def candidate_channel_name(name: str) -> str | None:
+    """For a name that has no standard name but looks like an electrode against another one
+    ('Fp1-Cz', 'EEG C3-FCz'): the electrode's standard name, offered to the user, never used
+    unasked (it may be a bipolar derivation)."""
+    match = _AGAINST.match(_PREFIX.sub("", _PADDING.sub("", name.strip())))
+    if match is None or standard_channel_name(name) is not None:
+        return None
+    site, other = _lookup(match["site"]), _lookup(match["other"])
+    return site if site is not None and other is not None else None
 
 
 def _mapped_target(name: str, channel_map: dict[str, str]) -> str | None:
@@ -121,7 +142,7 @@ def _mapped_target(name: str, channel_map: dict[str, str]) -> str | None:
 
 def is_non_eeg_name(name: str) -> bool:
     """True for names of ECG/EOG/EMG/CWL/trigger/auxiliary channels, whatever type the file gave them."""
-    return bool(_NON_EEG_NAME.match(_PREFIX.sub("", name.strip())))
+    return bool(_NON_EEG_NAME.match(_PREFIX.sub("", _PADDING.sub("", name.strip()))))
 
 
 @dataclass
@@ -133,6 +154,8 @@ class ChannelReport:
     unmapped_eeg: list[str] = field(default_factory=list)  # EEG channels with no standard name
     duplicates: dict[str, str] = field(default_factory=dict)  # dropped original -> the standard name it repeated
     notes: list[str] = field(default_factory=list)
+    # unmapped names that look like an electrode against another ('Fp1-Cz') -> that electrode
+    candidates: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
@@ -141,11 +164,22 @@ class ChannelReport:
             "unmapped_eeg": list(self.unmapped_eeg),
             "duplicates": dict(self.duplicates),
             "notes": list(self.notes),
+            "candidates": dict(self.candidates),
         }
 
     @classmethod
     def from_dict(cls, values: dict) -> "ChannelReport":
         return cls(**values)
+
+
+class ChannelNamesError(InputError):
+    """The recording's channel names do not reach the model's: ``skeleton`` is a channel map
+    (TSV text, :func:`channel_map_skeleton`) built from the file's own names, for the user to
+    fill in (``neurobolt predict --write-channel-map`` writes it)."""
+
+    def __init__(self, message: str, *, skeleton: str = "", options=()) -> None:
+        super().__init__(message, options=options)
+        self.skeleton = skeleton
 
 
 def select_eeg_channels(
@@ -156,9 +190,9 @@ def select_eeg_channels(
     Channels are dropped when their type is not EEG (ECG, EOG, EMG, stim, misc, ...) or their name says
     they are not EEG (see :func:`is_non_eeg_name`), when no standard name fits (listed in
     ``report.unmapped_eeg``: add them to ``channel_map`` to keep them), or when they repeat a standard name
-    already kept (the first one wins). ``raw`` itself is not modified.
+    already kept (the first one wins; said in ``report.notes``). ``raw`` itself is not modified.
 
-    Raises :class:`InputError` when no channel can be kept.
+    Raises :class:`ChannelNamesError` (an InputError) when no channel can be kept.
     """
     where = f"'{source}'" if source is not None else "the recording"
     report = ChannelReport()
@@ -169,7 +203,7 @@ def select_eeg_channels(
             "channel names follow the BioSemi A1..H32 scheme: names like A1, C3, F5 are cap positions, "
             "not 10-20 sites, so none of them was mapped automatically (use channel_map)"
         )
-    taken: set[str] = set()
+    taken: dict[str, str] = {}
     for name, kind in zip(raw.ch_names, types):
         in_user_map = bool(channel_map) and _mapped_target(name, channel_map) is not None
         if not in_user_map and (kind != "eeg" or is_non_eeg_name(name)):
@@ -181,19 +215,30 @@ def select_eeg_channels(
             target = standard_channel_name(name, channel_map)
         if target is None:
             report.unmapped_eeg.append(name)
+            candidate = candidate_channel_name(name)
+            if candidate is not None:
+                report.candidates[name] = candidate
         elif target in taken:
             report.duplicates[name] = target
         else:
-            taken.add(target)
+            taken[target] = name
             report.kept[name] = target
+    for name, target in report.duplicates.items():
+        report.notes.append(f"channels '{taken[target]}' and '{name}' both name {target}: the "
+                            f"first was kept (map the other to a name of its own to keep both)")
+    if report.candidates:
+        shown = ", ".join(f"'{n}' ({c}?)" for n, c in list(report.candidates.items())[:4])
+        report.notes.append(
+            f"{len(report.candidates)} channel(s) named as one electrode against another, e.g. "
+            f"{shown}, were not used: referential channels can be kept with a channel map, bipolar "
+            f"derivations cannot")
     if not report.kept:
-        shown = ", ".join(report.unmapped_eeg[:8]) + (" ..." if len(report.unmapped_eeg) > 8 else "")
-        raise InputError(
-            f"{where}: no EEG channel has a 10-20/10-10 name the model knows "
-            f"({len(report.unmapped_eeg)} unmapped EEG channel(s): {shown or 'none'}; "
-            f"{len(report.dropped_non_eeg)} non-EEG dropped). Give a channel map from your names to "
-            f"standard names as channel_map=MAP, e.g. {{'{(report.unmapped_eeg or ['1'])[0]}': "
-            f"'FP1'}}", options=["channel_map="],
+        raise ChannelNamesError(
+            f"{where}: no EEG channel has a 10-20/10-10 name the model knows: "
+            f"{_names_and_skeleton(report)}; {len(report.dropped_non_eeg)} non-EEG channel(s) "
+            f"dropped. Give a channel map (TSV from/to or JSON) from these names to 10-20 names "
+            f"as channel_map=MAP", skeleton=channel_map_skeleton(raw, channel_map, source=source),
+            options=["channel_map="],
         )
     bads = [name for name in report.kept if name in raw.info["bads"]]
     if bads:
@@ -201,6 +246,58 @@ def select_eeg_channels(
     selected = _picked_copy(raw, list(report.kept))
     selected.rename_channels({old: new for old, new in report.kept.items() if old != new})
     return selected, report
+
+
+def _names_and_skeleton(report: ChannelReport, limit: int = 6) -> str:
+    """'its 32 EEG channels are EEG 000, EEG 001, ...: a map would read {'EEG 000': '?', ...}'."""
+    names = report.unmapped_eeg
+    if not names:
+        return "it holds no EEG channel"
+    shown = ", ".join(names[:limit]) + (", ..." if len(names) > limit else "")
+    pairs = ", ".join(f"'{n}': '{report.candidates.get(n, '?')}'" for n in names[:3])
+    return (f"its {len(names)} EEG channel(s) are named {shown} (a map would read "
+            f"{{{pairs}{', ...' if len(names) > 3 else ''}}})")
+
+
+SKELETON_HEADER = "# neurobolt channel map"
+
+
+def channel_map_skeleton(raw: mne.io.BaseRaw, channel_map: dict[str, str] | None = None, *,
+                         source=None) -> str:
+    """A channel map (TSV ``from``/``to``) for ``raw``'s EEG channels, for the user to complete:
+    each channel with its standard name when one is known (or the user's map gives one), ``?``
+    where a name is needed (read by :func:`neurobolt.data.config.load_channel_map`, which refuses
+    a '?' left in it)."""
+    rows = []
+    for name, kind in zip(raw.ch_names, raw.get_channel_types()):
+        if kind != "eeg" or is_non_eeg_name(name):
+            continue
+        target = None
+        try:
+            target = standard_channel_name(name, channel_map)
+        except ConfigError:
+            pass
+        rows.append(f"{name}\t{target or candidate_channel_name(name) or '?'}")
+    where = f" for '{source}'" if source is not None else ""
+    return "\n".join([
+        f"{SKELETON_HEADER}{where}: replace each ? with the electrode's 10-20/10-10 name "
+        "(FP1, FZ, C3, T7, ...) and delete the lines of channels to leave out",
+        "from\tto", *rows]) + "\n"
+
+
+def check_channel_map(channel_map: dict[str, str] | None, names, where: str) -> None:
+    """InputError when ``channel_map`` maps a name the recording does not have (case-insensitive):
+    a map written for another file, or a typo, must not pass silently."""
+    if not channel_map:
+        return
+    present = {channel_key(n) for n in names}
+    absent = [name for name in channel_map if channel_key(name) not in present]
+    if absent:
+        shown = ", ".join(absent[:6]) + (" ..." if len(absent) > 6 else "")
+        raise InputError(
+            f"{where}: the channel map names {len(absent)} channel(s) the recording lacks ({shown}); "
+            f"its channels are {', '.join(list(names)[:8])}{' ...' if len(names) > 8 else ''}: "
+            f"fix the map", options=["channel_map="])
 
 
 def _picked_copy(raw: mne.io.BaseRaw, names: list[str]) -> mne.io.BaseRaw:
@@ -232,3 +329,23 @@ def _uses_biosemi_names(names, types, channel_map) -> bool:
     candidates = [n for n, t in zip(names, types) if t == "eeg" and _BIOSEMI_NAME.match(n.strip())]
     foreign = [n for n in candidates if _lookup(n) is None]
     return len(foreign) >= _BIOSEMI_MIN_FOREIGN
+
+
+def recording_channel_map(given, names, where: str, model_map: dict[str, str] | None = None
+                          ) -> tuple[dict[str, str] | None, dict[str, str] | None]:
+    """``(user's map, map to read the recording with)``: ``given`` (a dict, or a TSV/JSON file
+    as :func:`neurobolt.data.config.load_channel_map` reads) is checked against the recording's
+    channel ``names`` (:func:`check_channel_map`) and laid over ``model_map``, the map the
+    model's training data were read with (the user's entries win)."""
+    from .config import load_channel_map
+
+    if given is None:
+        return None, model_map
+    user = dict(given) if isinstance(given, dict) else load_channel_map(given)
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in user.items()):
+        raise ConfigError("channel_map= must map channel names (str) to names (str)",
+                          options=["channel_map="])
+    check_channel_map(user, names, where)
+    for name in user:  # a target outside the position table is refused now, not at the first block
+        _mapped_target(name, user)
+    return user, {**(model_map or {}), **user}

@@ -54,9 +54,22 @@ def _check_positive(owner: str, name: str, value, *, allow_none: bool = False) -
         raise ConfigError(f"{owner}.{name} {err}", options=[f"{owner}.{name}"]) from None
 
 
+# how the EEG a model reads is referenced: "average" (each sample minus the mean of the channels
+# the model reads), or None (as recorded: whatever reference the amplifier used)
+EEG_REFERENCES = ("average", None)
+
+
 @dataclass
 class EEGOptions(Config):
-    """EEG preprocessing: resampling rate (Hz), high-pass/low-pass/notch (Hz, None disables)."""
+    """EEG preprocessing: resampling rate (Hz), high-pass/low-pass/notch (Hz, None disables), and
+    the reference of the EEG a model reads.
+
+    ``reference="average"`` re-references every window to the average of the channels the model
+    reads, in training and in prediction alike (:func:`neurobolt.data.reference.apply_reference`), so
+    that recordings made against FCz, Cz, the mastoids or an average all reach the model the same
+    way. The prepared cache keeps the EEG as recorded; the reference is applied when windows are
+    read. Caches and models saved before this option were as recorded: they read back as None
+    (:meth:`saved_values`)."""
 
     sfreq: float = 200.0
     highpass: float | None = 0.5
@@ -64,8 +77,20 @@ class EEGOptions(Config):
     notch: float | None = None
     # original name -> standard 10-20 name, for names the built-in aliases do not know
     channel_map: dict[str, str] | None = None
+    reference: str | None = "average"
+
+    @staticmethod
+    def saved_values(values):
+        """``values`` of an EEGOptions saved by a cache or a model: one saved before ``reference``
+        existed used the EEG as recorded (None), whatever today's default is."""
+        if isinstance(values, dict) and "reference" not in values:
+            return {**values, "reference": None}
+        return values
 
     def __post_init__(self) -> None:
+        if self.reference not in EEG_REFERENCES:
+            raise ConfigError(f"EEGOptions.reference must be 'average' or None, got "
+                              f"{self.reference!r}", options=["EEGOptions.reference"])
         _check_positive("EEGOptions", "sfreq", self.sfreq)
         for name in ("highpass", "lowpass", "notch"):
             _check_positive("EEGOptions", name, getattr(self, name), allow_none=True)
@@ -249,6 +274,19 @@ class Preprocessing(Config):
     def window_samples(self) -> int:
         return WindowOptions(self.window_s).n_samples(self.eeg.sfreq)
 
+    @classmethod
+    def from_saved(cls, values) -> "Preprocessing":
+        """The preprocessing a model folder saved (older folders: see :meth:`EEGOptions.saved_values`)."""
+        if isinstance(values, dict) and isinstance(values.get("eeg"), dict):
+            values = {**values, "eeg": EEGOptions.saved_values(values["eeg"])}
+        return cls.from_dict(values)
+
+    @classmethod
+    def unknown(cls) -> "Preprocessing":
+        """What a model that saved no preprocessing (an imported release) is run with: the
+        defaults, with the EEG as recorded (nothing says how its training EEG was referenced)."""
+        return cls(eeg=EEGOptions(reference=None))
+
     def describe(self) -> str:
         """One line for people: the EEG rate and filters, the window, the TR and the targets
         (the one description of preprocessing: model summaries, prediction warnings, reports)."""
@@ -298,6 +336,7 @@ def load_channel_map(path: str | Path) -> dict[str, str]:
         return dict(mapping)
     sep = "," if path.suffix.lower() == ".csv" else "\t"
     mapping: dict[str, str] = {}
+    first = True
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
@@ -307,8 +346,14 @@ def load_channel_map(path: str | Path) -> dict[str, str]:
                 f"channel map '{path}' line {number}: expected two {'comma' if sep == ',' else 'tab'}"
                 f"-separated names (original, standard), got {line!r}"
             )
-        if number == 1 and cells[0].lower() in ("original", "from", "name", "channel"):
+        if first and cells[0].lower() in ("original", "from", "name", "channel"):
+            first = False
             continue  # header line
+        first = False
+        if cells[1] == "?":  # a skeleton's blank (data/channels.channel_map_skeleton)
+            raise ConfigError(
+                f"channel map '{path}' line {number}: '{cells[0]}' still maps to '?': write its "
+                f"10-20/10-10 name, or delete the line to leave the channel out")
         mapping[cells[0]] = cells[1]
     if not mapping:
         raise ConfigError(f"channel map '{path}' holds no name pairs")

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import ConfigError, InputError
 from ..stats import RunningMoments
-from .channels import ChannelReport, select_eeg_channels
+from .channels import ChannelReport, channel_key, select_eeg_channels, standard_channel_name
 
 # A channel whose peak-to-peak range is below this (in volts: 1e-3 µV) carries no signal.
 _FLAT_PTP_VOLTS = 1e-9
@@ -204,6 +204,22 @@ def _both(name: str, original: dict[str, str]) -> str:
     return name if old == name else f"{old} ({name})"
 
 
+def _restored_reference(name: str | None, ch_names, where: str) -> str | None:
+    """The standard name of the reference electrode to restore (``reference_channel=``): one the
+    recording does not store; refused when it is not a 10-20 name or is stored already."""
+    if name is None:
+        return None
+    standard = standard_channel_name(str(name))
+    if standard is None:
+        raise ConfigError(f"reference_channel={name!r} is not a 10-20/10-10 electrode name",
+                          options=["reference_channel="])
+    if channel_key(standard) in {channel_key(c) for c in ch_names}:
+        raise ConfigError(f"reference_channel={name!r}: {where} stores {standard} already; give "
+                          "the reference only when the file leaves it out",
+                          options=["reference_channel="])
+    return standard
+
+
 def fir_lengths_s(sfreq: float, highpass: float | None, lowpass: float | None, notch
                   ) -> tuple[float, float]:
     """Seconds spanned by MNE's default ('auto') FIR filters that :func:`resample_and_filter`
@@ -242,7 +258,8 @@ class EEGStream:
 
     def __init__(self, raw: mne.io.BaseRaw, *, sfreq: float = 200.0, highpass: float | None = 0.5,
                  lowpass: float | None = None, notch=None, channel_map: dict[str, str] | None = None,
-                 source=None, block_s: float = 120.0, verbose=None) -> None:
+                 source=None, block_s: float = 120.0, reference_channel: str | None = None,
+                 verbose=None) -> None:
         from fractions import Fraction
 
         _validate_options(sfreq, highpass, lowpass, notch)
@@ -252,7 +269,10 @@ class EEGStream:
         self.options = dict(sfreq=sfreq, highpass=highpass, lowpass=lowpass, notch=notch)
         self.verbose = verbose
         self.raw, self.report = select_eeg_channels(raw, channel_map, source=source)
-        self.ch_names = list(self.raw.ch_names)
+        self.reference_channel = _restored_reference(reference_channel, self.raw.ch_names,
+                                                     self.where)
+        self.ch_names = list(self.raw.ch_names) + ([self.reference_channel]
+                                                   if self.reference_channel else [])
         self.sfreq = float(sfreq)
         source_rate = float(self.raw.info["sfreq"])
         ratio = Fraction(self.sfreq).limit_denominator(10_000) / Fraction(source_rate).limit_denominator(10_000)
@@ -294,6 +314,8 @@ class EEGStream:
             data = self.raw.get_data(start=start, stop=stop, verbose="error")
             self._check_block(data, start)
             block = mne.io.RawArray(data, self.raw.info, verbose="error")
+            if self.reference_channel:  # the electrode the recording was referenced to: flat
+                mne.add_reference_channels(block, self.reference_channel, copy=False)
             out = resample_and_filter(block, verbose=self.verbose, **self.options)
             if out.shape[1] != high - low:
                 raise RuntimeError(f"block [{low}, {high}) resampled to {out.shape[1]} samples")

@@ -240,9 +240,12 @@ def _remove_other_scans(scans_dir: Path, keep: set[str]) -> None:
 
 
 def _scan_params(scan: ScanSource, config: PrepareConfig) -> dict:
-    """Everything besides the input files that changes a scan's prepared arrays."""
+    """Everything besides the input files that changes a scan's prepared arrays (not the EEG
+    reference: the cache keeps the EEG as recorded and windows are re-referenced when read)."""
+    values = config.to_dict()
+    values["eeg"].pop("reference", None)
     return {
-        "config": config.to_dict(),
+        "config": values,
         "layout": scan.layout, "tr": scan.tr, "marker": scan.marker,
         "format_version": CACHE_FORMAT_VERSION,
     }

@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # torch loads on first use: preparation and prediction use th
 
 from ..errors import ConfigError
 from .cache import PreparedDataset
+from .spatial import apply_reference
 
 def has_full_window(onset_samples, window: int, n_samples: int) -> np.ndarray:
     """The full-window rule, for every caller (preparation, prediction): a volume whose onset is
@@ -62,6 +63,8 @@ class WindowDataset:
         if len(set(self.channels)) != len(self.channels):
             raise ConfigError(f"WindowDataset: duplicate channel names in {self.channels}")
         self._scans = list(prepared.scans)
+        # the EEG reference of the cache's options, over the channels read (data/spatial.py)
+        self.reference = prepared.config.eeg.reference
         self._target_cache: dict[int, np.ndarray] = {}
         position = {scan.scan_id: i for i, scan in enumerate(self._scans)}
         self._channel_index: list[np.ndarray | None] = []
@@ -176,7 +179,8 @@ class WindowDataset:
 
     def get_batch(self, indices: Sequence[int] | np.ndarray, shifts: np.ndarray | None = None
                   ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Windows and targets of many items at once: (B, C, W) and (B, R), in ``indices`` order.
+        """Windows and targets of many items at once: (B, C, W) and (B, R), in ``indices`` order,
+        re-referenced as the cache's options say (``reference``, over the requested channels).
 
         One fancy-indexing gather per scan (channels x window starts) instead of B slices.
         ``shifts`` (B,) moves each window by that many samples (training augmentation; the target
@@ -202,7 +206,7 @@ class WindowDataset:
             # than gathering W separate sample indices per window.
             views = np.lib.stride_tricks.sliding_window_view(scan.eeg, self.window, axis=1)
             gathered = views[self._channel_index[s][:, None], starts[None, :]]   # (C, b, W)
-            out[where] = gathered.transpose(1, 0, 2)
+            out[where] = apply_reference(gathered.transpose(1, 0, 2), self.reference)
             targets[where] = self._targets(s)[rows]
         import torch
 

@@ -72,6 +72,11 @@ class Ensemble:
                             for m in self.members])
         return outputs.mean(axis=0).astype(np.float32), outputs.std(axis=0).astype(np.float32)
 
+    @property
+    def kind(self) -> str | None:
+        """The members' model kind ('spoc', 'ridge', 'neurobolt')."""
+        return getattr(self.members[0], "kind", None)
+
     def recording_predictor(self, ch_names: Sequence[str]) -> "EnsembleRecordingPredictor":
         """A predictor for one recording fed in blocks (see :mod:`neurobolt.predict`)."""
         return EnsembleRecordingPredictor(self, list(ch_names))
@@ -180,7 +185,7 @@ def load_ensemble(path: str | Path, load_member) -> Ensemble:
     if document.get("preprocessing") is not None:
         from ..data.config import Preprocessing
 
-        preprocessing = Preprocessing.from_dict(document["preprocessing"])
+        preprocessing = Preprocessing.from_saved(document["preprocessing"])
     try:
         return Ensemble(members, preprocessing=preprocessing,
                         provenance=read_provenance(document, config_path))

@@ -40,6 +40,8 @@ class NeuroBOLT(nn.Module):
       subset/order, eval mode, no grad, batched).
     """
 
+    kind = "neurobolt"  # what the measured curves of data/coverage.py are keyed by
+
     def __init__(self, config: ModelConfig):
         super().__init__()
         config.validate()

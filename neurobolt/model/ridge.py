@@ -213,6 +213,8 @@ class RidgeModel:
     (:class:`~neurobolt.model.provenance.Provenance`).
     """
 
+    kind = "ridge"  # what the measured curves of data/coverage.py are keyed by
+
     ch_names: tuple[str, ...]
     roi_names: tuple[str, ...]
     features: BandPowerConfig
@@ -419,7 +421,7 @@ def load_ridge(path: str | Path) -> RidgeModel:
         if document.get("preprocessing") is not None:
             from ..data.config import Preprocessing
 
-            preprocessing = Preprocessing.from_dict(document["preprocessing"])
+            preprocessing = Preprocessing.from_saved(document["preprocessing"])
         return RidgeModel(
             ch_names=tuple(document["ch_names"]),
             roi_names=tuple(document["roi_names"]),

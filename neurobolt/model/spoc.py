@@ -264,6 +264,8 @@ class SpocModel(nn.Module):
     * ``model.recording_predictor(ch_names)`` predicts a recording fed in blocks.
     """
 
+    kind = "spoc"  # what the measured curves of data/coverage.py are keyed by
+
     def __init__(self, config: SpocConfig):
         super().__init__()
         config.validate()
@@ -602,6 +604,6 @@ def load_spoc(path: str | Path) -> SpocModel:
     if document.get("preprocessing") is not None:
         from ..data.config import Preprocessing
 
-        model.preprocessing = Preprocessing.from_dict(document["preprocessing"])
+        model.preprocessing = Preprocessing.from_saved(document["preprocessing"])
     return model.eval()
 

@@ -442,7 +442,7 @@ def _train_spoc(prepared, fold, fold_dir, windows, channels, targets, config, pr
                           f"{', '.join(f.name for f in dataclasses.fields(SpocConfig))})",
                           options=["TrainConfig.model_overrides"]) from None
     recipe = SpocRecipe.from_train_config(config)
-    grid = GridSpectra(prepared, channels, spoc_config)
+    grid = GridSpectra(prepared, channels, spoc_config, prepared.config.eeg.reference)
 
     def target_rows(scan_id, rows):
         from ..data import WindowDataset

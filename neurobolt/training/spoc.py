@@ -28,6 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..data.spatial import apply_reference
 from ..errors import NeuroboltError
 from ..evaluate.metrics import mean_r_over_scans
 from ..model.spoc import SpocConfig, SpocModel, band_spectra, component_power, normalise_recording
@@ -82,11 +83,13 @@ class GridSpectra:
     """The frame-grid spectra of a prepared cache's scans, computed once and shared.
 
     ``get(scan_id)`` is a list over bands of (G, 2 F_b, C) float32 tensors for the requested
-    channels; scans are read from the cache (memory-mapped) the first time they are asked for.
+    channels, re-referenced as ``reference`` says (the cache's ``EEGOptions.reference``); scans
+    are read from the cache (memory-mapped) the first time they are asked for.
     """
 
-    def __init__(self, prepared, channels, config: SpocConfig) -> None:
+    def __init__(self, prepared, channels, config: SpocConfig, reference: str | None = None) -> None:
         self.prepared, self.channels, self.config = prepared, list(channels), config
+        self.reference = reference  # the EEG reference over ``channels`` (EEGOptions.reference)
         self._spectra: dict[str, list[torch.Tensor]] = {}
 
     def get(self, scan_id: str) -> list[torch.Tensor]:
@@ -95,6 +98,8 @@ class GridSpectra:
             index = {name: i for i, name in enumerate(scan.ch_names)}
             rows = [index[name] for name in self.channels]
             eeg = torch.from_numpy(np.ascontiguousarray(scan.eeg[rows], dtype=np.float32))
+            # the reference over the model's channels, as every window a model reads
+            eeg = apply_reference(eeg, self.reference)
             self._spectra[scan_id] = band_spectra(eeg, self.config)
         return self._spectra[scan_id]
 

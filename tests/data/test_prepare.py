@@ -31,11 +31,13 @@ def test_window_equals_an_independent_cut_of_the_resampled_eeg_at_the_markers(ma
     dataset = prepare(manifest, tmp_path / "cache", progress=False)
     scan = dataset.scan("sub-s1_ses-1")
     assert scan.ch_names == STANDARD_NAMES
-    # independent path: MNE's reader, pick, resample (polyphase, as documented), filter; cut at markers
+    # independent path: MNE's reader, pick, resample (polyphase, as documented), filter, average
+    # reference (the default, over the channels read); cut at markers
     raw = mne.io.read_raw_eeglab(manifest.parent / "eeg" / "s1.set", preload=True, verbose="error")
     markers = raw.annotations.onset[raw.annotations.description == "R128"]
     reference = raw.copy().pick(EEG_NAMES).resample(200.0, method="polyphase", verbose="error")
     reference.filter(0.5, None, verbose="error")
+    reference.set_eeg_reference("average", projection=False, verbose="error")
     continuous = reference.get_data() * 1e6
     windows = WindowDataset(dataset, {"sub-s1_ses-1": np.arange(scan.n_volumes)})
     assert len(windows) == N_VOLUMES - 3
@@ -98,8 +100,13 @@ def test_reopened_dataset_and_batches(manifest, tmp_path):
         torch.testing.assert_close(batch[k], eeg, rtol=0, atol=0)
         torch.testing.assert_close(targets[k], target, rtol=0, atol=0)
     # channel order follows the request
+    reordered = WindowDataset(dataset, channels=["FP1", "CZ", "T7"])
+    torch.testing.assert_close(windows[0][0][1], reordered[0][0][0], rtol=0, atol=0)
+    # the average reference is taken over the channels requested (the default EEGOptions.reference)
+    assert dataset.config.eeg.reference == "average"
+    np.testing.assert_allclose(batch.numpy().sum(axis=1), 0.0, atol=1e-3)
     full = WindowDataset(dataset)
-    torch.testing.assert_close(windows[0][0][1], full[0][0][0], rtol=0, atol=0)
+    assert not torch.allclose(windows[0][0][1], full[0][0][0])
     # time-ordered intra-scan splits plug in as selections
     parts = intrascan_selection(dataset, gap_s=4.0)
     train, test = WindowDataset(dataset, parts["train"]), WindowDataset(dataset, parts["test"])

@@ -56,7 +56,7 @@ def test_eeg_sharing_no_channel_with_the_model(refused, tiny_run, tmp_path):
                           verbose="error")
     eeg = _export(raw, tmp_path / "other.vhdr")
     refused(["predict", tiny_run.run_dir / "model", eeg, "--out", tmp_path / "p.tsv"],
-            inputs=[eeg], match="share none with the model")
+            inputs=[eeg], match="none of its EEG channels .* is one of the model.s 12")
     assert not (tmp_path / "p.tsv").exists()
 
 

@@ -164,18 +164,24 @@ def test_released_checkpoint_uses_the_default_preprocessing_and_says_so(heldout_
     from neurobolt.predict import predict_recording
 
     _, eeg, _ = heldout_scan
+    release = shared("reference", "neurobolt_official_random.pth")
+    # the release's 26 channels: the simulated recording has 12 of them, below the default floor
+    with pytest.raises(InputError, match=r"holds 12 of the model's 26 channels.*min_channels=12"):
+        predict_recording(release, eeg, tmp_path / "p.tsv", tr=2.1)
+    assert not (tmp_path / "p.tsv").exists()
     with caplog.at_level(logging.WARNING, logger="neurobolt"):
-        result = predict_recording(shared("reference", "neurobolt_official_random.pth"), eeg,
-                                   tmp_path / "p.tsv", tr=2.1)
+        result = predict_recording(release, eeg, tmp_path / "p.tsv", tr=2.1, min_channels=12)
     assert "carries no preprocessing" in caplog.text and "using the defaults" in caplog.text
     info = json.loads((tmp_path / "p.json").read_text())
     assert info["preprocessing_source"] == "defaults"
-    assert info["preprocessing"] == Preprocessing().to_dict()
-    # the release's 26 channels: the simulated recording has 12 of them
+    # nothing says how the release's training EEG was referenced: used as recorded
+    assert info["preprocessing"] == Preprocessing.unknown().to_dict()
+    assert info["preprocessing"]["eeg"]["reference"] is None
     assert len(info["channels"]["used"]) == 12 and len(info["channels"]["missing"]) == 14
+    assert any("14 of the model's 26 channels missing" in w for w in info["warnings"])
     assert np.isfinite(result.table.drop(columns="onset_s").to_numpy()).all()
     with pytest.raises(ConfigError, match="training TR"):
-        predict_recording(shared("reference", "neurobolt_official_random.pth"), eeg)
+        predict_recording(release, eeg, min_channels=12)
 
 
 def test_inputs_are_left_untouched(tiny_run, heldout_scan, tmp_path):

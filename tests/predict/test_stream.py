@@ -3,6 +3,9 @@ Lab Streaming Layer end to end on loopback (a PlayerLSL replays a simulated reco
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -160,6 +163,26 @@ def test_replay_of_a_recording_equals_predict(tiny_run, heldout_scan):
     assert not np.allclose(causal[rois[0]], offline[rois[0]], atol=1e-4)
 
 
+def test_a_stream_with_its_own_names_goes_through_a_channel_map(tiny_run, heldout_scan, tmp_path):
+    """Channels named 'EEG 001'... reach the model through channel_map= as the original's do;
+    a map naming a channel the stream lacks is refused (as predict refuses it)."""
+    import mne
+
+    _, eeg, _ = heldout_scan
+    raw = mne.io.read_raw_brainvision(eeg, preload=True, verbose="error")
+    numbered = {n: f"EEG {k + 1:03d}" for k, n in enumerate(raw.ch_names) if n not in ("ECG", "EOG")}
+    (tmp_path / "rec").mkdir()
+    renamed = tmp_path / "rec" / "numbered_raw.fif"
+    raw.copy().rename_channels(numbered).save(renamed, verbose="error")
+    onsets = raw.annotations.onset[raw.annotations.description == "Response/R128"][10:20]
+    original = replay(tiny_run.run_dir / "model", eeg, markers=onsets)
+    mapped = replay(tiny_run.run_dir / "model", renamed, markers=onsets,
+                    channel_map={new: old for old, new in numbered.items()})
+    np.testing.assert_allclose(mapped.to_numpy(), original.to_numpy(), rtol=1e-5, atol=1e-5)
+    with pytest.raises(InputError, match=r"channel map names 1 channel\(s\) the recording lacks"):
+        replay(tiny_run.run_dir / "model", renamed, markers=onsets, channel_map={"EEG 999": "CZ"})
+
+
 def test_a_non_finite_sample_is_refused(tiny_run):
     from neurobolt.data.config import Preprocessing
     from neurobolt.model import load_model
@@ -186,8 +209,101 @@ def test_channels_are_matched_by_name_and_scaled_to_microvolts(tiny_run):
     assert plan.used == names[1:] and plan.missing == [names[0]]
     assert plan.picks == list(range(1, len(names))) and set(plan.ignored) == {"ECG", "EOG"}
     np.testing.assert_allclose(plan.to_uV, 1.0)
-    with pytest.raises(InputError, match="share none"):
+    with pytest.raises(InputError, match="none of its EEG channels .* is one of the model's"):
         plan_channels(["X1", "X2"], [1.0, 1.0], model)
+    # the floor of predict: 2 of the model's 12 channels are refused unless asked for
+    with pytest.raises(InputError, match=r"holds 2 of the model's 12 channels.*min_channels=2"):
+        plan_channels(names[:2], [1e-6, 1e-6], model)
+    plan = plan_channels(names[:2], [1e-6, 1e-6], model, min_channels=2, interpolate=True)
+    assert plan.used == names[:2] and plan.coverage.used == names  # the rest interpolated
+    assert plan.coverage.transform(np.ones((2, 5))).shape == (len(names), 5)
+
+
+def _recording(path, names, sfreq, seconds=40.0, flat=()):
+    """A .fif recording of 10-µV noise in ``names`` at ``sfreq``, channels ``flat`` constant."""
+    rng = np.random.default_rng(0)
+    data = rng.standard_normal((len(names), int(seconds * sfreq))) * 10e-6
+    for name in flat:
+        data[names.index(name)] = 5e-6
+    raw = mne.io.RawArray(data, mne.create_info(names, sfreq, "eeg"), verbose="error")
+    raw.save(path, verbose="error")
+    return path
+
+
+def test_replay_says_and_keeps_predicts_warnings(tiny_run, tmp_path, caplog):
+    """A 128-Hz recording (below the model's 200 Hz) with a model channel missing and one flat:
+    replay says predict's own upsampling and flat-channel warnings, word for word, once each, and
+    keeps every warning it said in table.attrs["warnings"] (a live session's sidecar list)."""
+    from neurobolt import predict_recording
+    from neurobolt.model import load_model
+
+    model = tiny_run.run_dir / "model"
+    names = list(load_model(model).ch_names)
+    (tmp_path / "rec").mkdir()
+    eeg = _recording(tmp_path / "rec" / "low_raw.fif", names[1:], 128.0, flat=[names[3]])
+    with caplog.at_level("WARNING", logger="neurobolt.stream"):
+        live = replay(model, eeg, tr=2.0)
+    said = [r.getMessage() for r in caplog.records if r.name == "neurobolt.stream"]
+    kept = live.attrs["warnings"]
+    assert said == kept and len(kept) == len(set(kept)) == 3, kept
+    assert kept[0].startswith(f"'{eeg}': 1 of the model's {len(names)} channels missing "
+                              f"({names[0]}), left out")
+    (tmp_path / "off").mkdir()
+    offline = predict_recording(model, eeg, tr=2.0, out=tmp_path / "off" / "pred.tsv")
+    recorded = json.loads(offline.sidecar.read_text())["warnings"]
+    assert kept[0] in recorded  # predict's words for the missing channel
+    upsampled = [w for w in recorded if "upsampled" in w]
+    flat = [w for w in recorded if "flat channel" in w]
+    assert upsampled == [f"'{eeg}': EEG sampled at 128 Hz is upsampled to 200 Hz; it holds nothing "
+                         "above 64 Hz, unlike the EEG NeuroBOLT models are trained on (recorded at "
+                         ">= 200 Hz): expect lower accuracy"]
+    assert flat and kept[1:] == upsampled + flat
+
+
+def test_a_session_warns_once_about_late_markers_and_keeps_its_warnings(tiny_run, caplog):
+    from neurobolt.data.config import Preprocessing
+    from neurobolt.model import load_model
+    from neurobolt.stream import Session
+
+    model = load_model(tiny_run.run_dir / "model")
+    names = list(model.ch_names)
+    plan = plan_channels(names, [1e-6] * len(names), model)
+    with caplog.at_level("WARNING", logger="neurobolt.stream"):
+        session = Session(model, plan, 250.0, Preprocessing(), calibration=5, filters="causal",
+                          source="LSL stream 'amp'")
+        data = np.random.default_rng(0).standard_normal((250 * 60, len(names))) * 10.0
+        data[:, 2] = 3.0  # a flat channel, in the stream's µV
+        for first in range(0, len(data), 25):
+            session.add_chunk(data[first:first + 25])
+        # markers whose EEG is no longer held: not predicted, said once for both
+        session.add_onset(17.5, 0.0)
+        session.add_onset(18.0, 0.0)
+        assert session.ready_rows(0.0) == [] and session.lost == [17.5, 18.0]
+        assert session.finish_checks() == [names[2]]
+    said = [r.getMessage() for r in caplog.records if r.name == "neurobolt.stream"]
+    assert said == session.warnings and len(said) == 2, said
+    assert said[0].startswith("LSL stream 'amp': volume onset(s) arrived more than 2 s after "
+                              "their EEG") and "lost_arrived_too_late" in said[0]
+    assert said[1] == (f"LSL stream 'amp': flat channel(s) {names[2]} (no signal); kept, but check "
+                       "the recording")
+
+
+def test_liblsl_is_quieted_with_the_users_configuration_kept(tmp_path, monkeypatch):
+    from neurobolt.stream import LIBLSL_LOG_LEVEL, _liblsl_config_text, _quiet_liblsl_config
+
+    users = "[lab]\nKnownPeers = {10.0.0.2}\nSessionID = lab7\n[ports]\nIPv6 = disable\n"
+    quiet = _quiet_liblsl_config(users)
+    assert quiet.startswith(users) and quiet.endswith(f"\n[log]\nlevel = {LIBLSL_LOG_LEVEL}\n")
+    assert _quiet_liblsl_config("") == f"\n[log]\nlevel = {LIBLSL_LOG_LEVEL}\n"
+    # the user set liblsl's logging: left as chosen (a second level would void the whole file)
+    assert _quiet_liblsl_config(users + "[log]\nlevel = 0\n") is None
+    assert _quiet_liblsl_config("[log]\nfile = /tmp/lsl.log\n") is None
+    assert _quiet_liblsl_config("[log]\n; level = 0\n") is not None  # a comment
+    # the file liblsl would read: $LSLAPICFG first
+    config = tmp_path / "lsl_api.cfg"
+    config.write_text(users)
+    monkeypatch.setenv("LSLAPICFG", str(config))
+    assert _liblsl_config_text() == users
 
 
 # ---------------------------------------------------------------------------------- over LSL
@@ -284,7 +400,8 @@ def test_stream_refuses_bad_input(refused, tiny_run, tmp_path):
     strangers = mne.io.RawArray(np.zeros((3, 2500)), info, verbose="error")
     name = f"nb-strangers-{time.monotonic_ns()}"
     with _player(strangers, name):
-        refused(["stream", model, "--name", name, "--timeout", "5"], match="share none")
+        refused(["stream", model, "--name", name, "--timeout", "5"],
+                match="none of its EEG channels .* is one of the model's")
     # a model that calibrates predicts its calibration volumes together: fewer is refused
     known = mne.create_info(list(load_model(tiny_run.run_dir / "baseline").ch_names), 250.0, "eeg")
     name = f"nb-few-{time.monotonic_ns()}"
@@ -333,8 +450,130 @@ def test_stream_refuses_a_stream_faster_than_it_declares(refused, tiny_run):
     pusher = threading.Thread(target=push, daemon=True)
     pusher.start()
     try:
-        refused(["stream", model, "--name", name, "--timeout", "5"],
+        refused(["stream", model, "--name", name, "--timeout", "5", "--min-channels", "3"],
                 match="declares 200 Hz but its samples arrive at")
     finally:
         stop.set()
         pusher.join()
+
+
+def test_stream_help_tells_both_filter_modes_and_the_default(capsys):
+    """--help once said "filters are causal live" while the default was exact: it names the
+    default the code has, and what each mode does."""
+    import inspect
+
+    from neurobolt.cli import main
+    from neurobolt.stream import stream_predictions
+
+    with pytest.raises(SystemExit):
+        main(["stream", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "causal live" not in text
+    assert inspect.signature(stream_predictions).parameters["filters"].default == "exact"
+    assert ("by default --filters exact: each window goes through training's own zero-phase FIR "
+            "filters, so it waits a few seconds after its onset") in text
+    assert "--filters causal: causal IIR filters, ready as the EEG arrives" in text
+    assert "--filters {exact,causal} exact (the default): each window prepared as offline, " \
+           "with training's zero-phase FIR filters" in text
+    assert "; causal: causal Butterworth IIR filters, ready a fraction of a second after" in text
+
+
+def _outlet_script() -> str:
+    """A process publishing 10-µV noise at argv[2] Hz in channels argv[3] (comma-separated) as
+    LSL stream argv[1], at its declared rate, until it is killed (a crashed amplifier program)."""
+    return """
+import sys, time
+import numpy as np
+from mne_lsl.lsl import StreamInfo, StreamOutlet
+name, sfreq, names = sys.argv[1], float(sys.argv[2]), sys.argv[3].split(",")
+info = StreamInfo(name, "EEG", len(names), sfreq, "float32", name)
+info.set_channel_names(names)
+outlet = StreamOutlet(info)
+rng = np.random.default_rng(0)
+print("ready", flush=True)
+start, sent = time.monotonic(), 0
+while True:
+    due = int((time.monotonic() - start) * sfreq) - sent
+    if due > 0:
+        outlet.push_chunk((10 * rng.standard_normal((due, len(names)))).astype(np.float32))
+        sent += due
+    time.sleep(0.02)
+"""
+
+
+class _Lines:
+    """A process's stderr, read line by line in a thread (so the pipe never fills)."""
+
+    def __init__(self, pipe):
+        self.lines: list[str] = []
+        self.thread = threading.Thread(target=lambda: self.lines.extend(pipe), daemon=True)
+        self.thread.start()
+
+    def wait_for(self, text: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in list(self.lines)):
+                return True
+            time.sleep(0.1)
+        return False
+
+    @property
+    def text(self) -> str:
+        self.thread.join(timeout=10)
+        return "".join(self.lines)
+
+
+@pytest.mark.slow
+def test_a_broken_stream_is_one_line_of_neurobolt_and_its_warnings_are_kept(tiny_run, tmp_path):
+    """`neurobolt stream` (its own process) on a 128-Hz stream lacking a model channel, whose
+    amplifier process is killed mid-session: the upsampling and missing-channel warnings are said
+    and kept in the sidecar's `warnings`, liblsl's own ERR/INFO lines do not reach stderr, and the
+    break is one line of neurobolt's. The same session with -v (liblsl's log kept, for debugging)
+    shows liblsl's ERR line: the break did happen. The user's liblsl configuration (here a
+    session id, in $LSLAPICFG) is kept: the streams would not meet otherwise."""
+    from neurobolt.model import load_model
+
+    model = tiny_run.run_dir / "model"
+    every = list(load_model(model).ch_names)
+    names = every[1:]
+    name = f"nb-break-{time.monotonic_ns()}"
+    config = tmp_path / "lsl_api.cfg"
+    config.write_text(f"[lab]\nSessionID = {name}\n")
+    env = {**os.environ, "LSLAPICFG": str(config)}
+    amplifier = subprocess.Popen([sys.executable, "-c", _outlet_script(), name, "128",
+                                  ",".join(names)], env=env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL, text=True)
+    sessions = {}
+    try:
+        assert amplifier.stdout.readline().strip() == "ready"
+        for label, extra in (("quiet", []), ("verbose", ["-v"])):
+            process = subprocess.Popen(
+                [sys.executable, "-m", "neurobolt", "stream", str(model), "--name", name,
+                 "--idle-timeout", "2", "--timeout", "30", "--no-outlet", "--no-progress",
+                 "--out", str(tmp_path / f"{label}.tsv"), *extra],
+                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            sessions[label] = (process, _Lines(process.stderr))
+        for process, lines in sessions.values():  # both sessions receive the EEG
+            assert lines.wait_for("is upsampled to 200 Hz", timeout=120), lines.text
+        time.sleep(1.5)
+    finally:
+        amplifier.kill()
+        amplifier.wait()
+    for process, _ in sessions.values():
+        process.wait(timeout=60)
+    quiet, verbose = (sessions[k][1].text for k in ("quiet", "verbose"))
+    assert sessions["quiet"][0].returncode == 0, quiet
+    assert "ERR|" in verbose  # the break happened, and liblsl says so when left alone
+    assert "ERR|" not in quiet and "INFO|" not in quiet and ".cpp:" not in quiet, quiet
+    ended = [line for line in quiet.splitlines() if "sent no EEG" in line]
+    assert ended == [f"LSL stream '{name}' sent no EEG for 2 s: the session ends (the stream "
+                     "stopped, or its connection broke)"], quiet
+    warnings = json.loads((tmp_path / "quiet.json").read_text())["warnings"]
+    assert warnings == [
+        f"LSL stream '{name}': 1 of the model's {len(every)} channels missing ({every[0]}), left "
+        f"out; the recording carries {(len(every) - 1) / len(every):.0%} of the model's input; "
+        "the prediction intervals were calibrated with every channel: not for this recording",
+        f"LSL stream '{name}': EEG sampled at 128 Hz is upsampled to 200 Hz; it holds nothing "
+        "above 64 Hz, unlike the EEG NeuroBOLT models are trained on (recorded at >= 200 Hz): "
+        "expect lower accuracy"]
+    assert all(w in quiet for w in warnings)

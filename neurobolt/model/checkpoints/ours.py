@@ -92,7 +92,7 @@ def load_our_format(directory: Path) -> NeuroBOLT:
     if document.get("preprocessing") is not None:
         from ...data.config import Preprocessing
 
-        model.preprocessing = Preprocessing.from_dict(document["preprocessing"])
+        model.preprocessing = Preprocessing.from_saved(document["preprocessing"])
     return model
 
 
