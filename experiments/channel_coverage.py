@@ -3,6 +3,7 @@ number of the model's channels a recording holds, with the missing ones left out
 
     python experiments/channel_coverage.py WORKDIR ROW [--studies seed1 seed2 seed3]
         [--counts 26,23,20,17,13,10,7,4,2] [--repeats 3] [--json OUT.json] [--tsv CURVE.tsv]
+    python experiments/channel_coverage.py --merge A.json B.json ... [--tsv CURVE.tsv]
 
 WORKDIR holds the studies (``cache<S>...`` and ``runs/<study>/<ROW>`` training runs, as
 experiments/accuracy_runs.sh makes them; split: sub-01..04 train, sub-05 validates, sub-06 tests).
@@ -21,6 +22,7 @@ interpolated only.
 ``--tsv`` writes the curve the package ships (neurobolt/resources/channel_coverage.tsv): per model
 kind, mode and share of channels, the mean ratio over studies and subsets, on the TEST subject;
 the validation subject's rows are what the floor and the interpolation default are chosen on.
+``--merge`` summarises the rows of earlier runs' ``--json`` files together (studies run apart).
 """
 from __future__ import annotations
 
@@ -89,8 +91,10 @@ def check_against_a_file(model, study_dir: Path, prepared, scan, present: list[s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("workdir", type=Path)
-    parser.add_argument("row", help="run folder name under runs/<study>/ (its model/ and baseline/)")
+    parser.add_argument("workdir", type=Path, nargs="?")
+    parser.add_argument("row", nargs="?",
+                        help="run folder name under runs/<study>/ (its model/ and baseline/)")
+    parser.add_argument("--merge", nargs="+", type=Path, help="--json files to summarise together")
     parser.add_argument("--studies", nargs="+", default=["seed1", "seed2", "seed3"])
     parser.add_argument("--caches", nargs="+",
                         help="cache folder of each study (default: cache<N>a for seed<N>)")
@@ -100,6 +104,14 @@ def main() -> None:
     parser.add_argument("--tsv", type=Path)
     args = parser.parse_args()
     counts = [int(c) for c in args.counts.split(",")]
+    if args.merge:
+        rows = [row for path in args.merge for row in json.loads(path.read_text())]
+        summarise(rows, sorted({r["n_present"] for r in rows}, reverse=True))
+        if args.tsv:
+            write_curve(rows, args.tsv)
+        return
+    if args.workdir is None or args.row is None:
+        parser.error("give WORKDIR and ROW, or --merge")
     rows = []
     for k_study, study in enumerate(args.studies):
         cache = args.workdir / (args.caches[k_study] if args.caches else

@@ -327,7 +327,8 @@ def plan_channels(stream_names, unit_scales_V, model, channel_map=None, *, sourc
     whether they cover enough of the model's input (:func:`~neurobolt.data.coverage.plan_coverage`:
     ``min_channels``, ``interpolate``); ``unit_scales_V``: volts per stream unit, per channel."""
     model_keys = {channel_key(c) for c in model.ch_names}
-    found: dict[str, int] = {}
+    found: dict[str, int] = {}  # key of a model channel -> its stream index
+    standard_names = []
     ignored = []
     for index, name in enumerate(stream_names):
         standard = standard_channel_name(str(name), channel_map)
@@ -336,11 +337,10 @@ def plan_channels(stream_names, unit_scales_V, model, channel_map=None, *, sourc
             ignored.append(str(name))
             continue
         found[key] = index
-    coverage = plan_coverage(model.ch_names, [standard_channel_name(str(stream_names[i]),
-                                                                    channel_map)
-                                              for i in found.values()],
-                             min_channels=min_channels, interpolate=interpolate,
-                             kind=getattr(model, "kind", None), where=source)
+        standard_names.append(standard)
+    coverage = plan_coverage(model.ch_names, standard_names, min_channels=min_channels,
+                             interpolate=interpolate, kind=getattr(model, "kind", None),
+                             where=source)
     used = list(coverage.present)
     picks = [found[channel_key(c)] for c in used]
     to_uV = np.asarray([unit_scales_V[i] for i in picks], dtype=np.float64) * 1e6

@@ -87,6 +87,10 @@ def test_save_load_and_a_raw_recording(windows, tmp_path):
     assert list(table.columns) == ["onset_s", "roi_000", "roi_001"] and len(table) > 10
     np.testing.assert_allclose(table.to_numpy(), from_file.to_numpy())
     assert np.allclose(np.diff(table["onset_s"]), 2.0)  # the TR given to fit is the default grid
+    # a recording with its own names goes through a channel map, as with `neurobolt predict`
+    renamed = raw.copy().rename_channels({n: f"EEG {k:03d}" for k, n in enumerate(NAMES)})
+    mapped = loaded.predict(renamed, channel_map={f"EEG {k:03d}": n for k, n in enumerate(NAMES)})
+    np.testing.assert_allclose(mapped.to_numpy(), table.to_numpy())
     # without a TR given to fit, none is invented: a recording without markers needs tr=
     no_tr = EEGtoBOLD(model="ridge").fit(x, y, ch_names=NAMES, groups=groups)
     with pytest.raises(ConfigError, match="tr="):
