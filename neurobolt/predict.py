@@ -402,12 +402,14 @@ def _offering_channel_map(raw, channel_map, skeleton: Path | None, where: str):
     try:
         yield
     except (ChannelNamesError, CoverageError) as err:
+        text = err.skeleton if isinstance(err, ChannelNamesError) else \
+            channel_map_skeleton(raw, channel_map, source=where.strip("'"))
+        if "\t?" not in text:  # every EEG name was recognised: a map would not help
+            raise
         if skeleton is None:
             raise type(err)(f"{err}; write_channel_map=True writes a channel map skeleton of the "
                             f"recording's names to fill in", options=[
                                 *err.options, "write_channel_map=True"]) from None
-        text = err.skeleton if isinstance(err, ChannelNamesError) else \
-            channel_map_skeleton(raw, channel_map, source=where.strip("'"))
         atomic_write_text(skeleton, text)
         raise type(err)(f"{err}; wrote a channel map skeleton of its names to '{skeleton}': "
                         f"fill it in and give it as channel_map=", options=[

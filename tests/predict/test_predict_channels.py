@@ -63,6 +63,7 @@ def test_two_of_the_models_channels_are_refused_by_default_and_go_through_with_t
                    match=r"holds 2 of the model's 12 channels \(C3, P4: 17% of its input\), below "
                          r"the floor of 9.*--min-channels 2")
     assert "min_channels" not in line and not out.exists()
+    assert "--write-channel-map" not in line  # its names are all recognised: no map to suggest
 
     assert main(["predict", str(tiny_run.run_dir / "model"), str(two), "--out", str(out),
                  "--min-channels", "2", "--no-progress"]) == 0
