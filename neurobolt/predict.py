@@ -145,7 +145,7 @@ def predict_recording(model, eeg_file, out=None, *, marker: str | list[str] | No
                       start: float | None = None, end: float | None = None,
                       nifti=None, atlas=None, atlas_labels=None, channel_map=None,
                       write_channel_map=None, min_channels: int | None = None,
-                      interpolate: bool = False, reference_channel: str | None = None,
+                      interpolate: bool = True, reference_channel: str | None = None,
                       batch_size: int = 32, block_s: float = 120.0, progress: bool = False,
                       verbose=None) -> PredictionResult:
     """Predict every ROI from a raw EEG recording, prepared exactly as the model's training data.
@@ -179,7 +179,8 @@ def predict_recording(model, eeg_file, out=None, *, marker: str | list[str] | No
         refused. Missing channels are recorded in the sidecar's ``warnings`` with the accuracy
         measured to remain, and the prediction intervals are marked uncalibrated.
     interpolate : estimate the model's missing channels from the present ones (spherical splines
-        at template positions) instead of leaving them out.
+        at template positions; the default, chosen on validation subjects: docs/predict.md);
+        False leaves them out.
     reference_channel : the recording's reference electrode when the file does not store it
         (e.g. 'FCz'): restored as a flat channel, so that a model re-referencing to the average
         sees the recording as if every electrode had been stored.

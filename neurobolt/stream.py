@@ -321,7 +321,7 @@ class ChannelPlan:
 
 
 def plan_channels(stream_names, unit_scales_V, model, channel_map=None, *, source="the stream",
-                  min_channels: int | None = None, interpolate: bool = False):
+                  min_channels: int | None = None, interpolate: bool = True):
     """Match the stream's channel names (spelled as recordings spell them; ``channel_map`` as in
     training, with the user's map laid over it) with the model's, and decide as ``predict`` does
     whether they cover enough of the model's input (:func:`~neurobolt.data.coverage.plan_coverage`:
@@ -530,7 +530,7 @@ class Session:
 
 def replay(model, eeg_file, *, tr: float | None = None, start: float | None = None,
            markers=None, calibration: int = 60, filters: str = "exact", chunk_s: float = 0.1,
-           channel_map=None, min_channels: int | None = None, interpolate: bool = False,
+           channel_map=None, min_channels: int | None = None, interpolate: bool = True,
            verbose=None):
     """Run a recording through the live pipeline as fast as possible, chunk by chunk: what
     ``neurobolt stream`` would have predicted had the file arrived over LSL (the same window
@@ -696,7 +696,7 @@ def stream_predictions(model, *, name=None, stype=None, source_id=None, markers_
                        duration: float | None = None, volumes: int | None = None,
                        outlet: str | None = "neurobolt", out=None, record=None,
                        channel_map=None, min_channels: int | None = None,
-                       interpolate: bool = False, timeout: float = 10.0,
+                       interpolate: bool = True, timeout: float = 10.0,
                        idle_timeout: float = 5.0, poll_s: float = 0.005,
                        progress: bool = True) -> StreamResult:
     """Predict every ROI, volume by volume, from a live EEG stream (see ``neurobolt stream``).

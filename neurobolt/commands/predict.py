@@ -10,7 +10,7 @@ PREDICT_FLAGS = {
     "end=": "--end", "out=": "--out", "nifti=": "--nifti", "atlas=": "--atlas",
     "atlas_labels=": "--atlas-labels", "batch_size=": "--batch-size", "first_volume_s=": "--start",
     "channel_map=": "--channel-map", "write_channel_map=True": "--write-channel-map",
-    "min_channels=": "--min-channels", "interpolate=True": "--interpolate",
+    "min_channels=": "--min-channels", "interpolate=False": "--no-interpolate",
     "reference_channel=": "--reference-channel",
 }
 
@@ -62,13 +62,13 @@ def register(subparsers) -> None:
                                "PRED_channel_map.tsv next to --out)")
     channels.add_argument("--min-channels", type=int, metavar="N",
                           help="the least number of the model's channels the recording must hold "
-                               "(default: 75%% of them; below it prediction is refused); missing "
+                               "(default: 65%% of them; below it prediction is refused); missing "
                                "channels are recorded in PRED.json's warnings with the accuracy "
                                "measured to remain, and the intervals marked uncalibrated")
-    channels.add_argument("--interpolate", action="store_true",
-                          help="estimate the model's missing channels from the present ones "
-                               "(spherical splines at template positions) instead of leaving them "
-                               "out")
+    channels.add_argument("--no-interpolate", dest="interpolate", action="store_false",
+                          help="leave the model's missing channels out instead of estimating them "
+                               "from the present ones (the default: spherical splines at template "
+                               "positions, chosen on validation subjects)")
     channels.add_argument("--reference-channel", metavar="NAME",
                           help="the electrode the recording was referenced to, when the file does "
                                "not store it (e.g. FCz): restored as a flat channel before the "
@@ -103,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
     channels = info["channels"]
     interpolated = f", {len(channels['interpolated'])} interpolated" if channels["interpolated"] else ""
     print(f"{info['onsets']['n_windows']} volumes predicted ({len(info['roi_names'])} ROIs, "
-          f"{len(channels['used'])} of the model's {len(channels['coverage']['model'])} channels"
+          f"{len(channels['coverage']['present'])} of the model's "
+          f"{len(channels['coverage']['model'])} channels"
           f"{interpolated}, {info['windows_per_s']:g} windows/s)")
     # missing channels, default preprocessing and the recording's warnings were logged as warnings
     written = [str(p) for p in (result.tsv, result.sidecar, result.nifti) if p is not None]

@@ -11,7 +11,7 @@ STREAM_FLAGS = {
     "duration=": "--duration", "volumes=": "--volumes", "out=": "--out", "record=": "--record",
     "timeout=": "--timeout", "idle_timeout=": "--idle-timeout", "filters=": "--filters",
     "channel_map=": "--channel-map", "min_channels=": "--min-channels",
-    "interpolate=True": "--interpolate",
+    "interpolate=False": "--no-interpolate",
 }
 
 
@@ -68,10 +68,11 @@ def register(subparsers) -> None:
                                "refused")
     channels.add_argument("--min-channels", type=int, metavar="N",
                           help="the least number of the model's channels the stream must carry "
-                               "(default: 75%% of them; below it the session is refused)")
-    channels.add_argument("--interpolate", action="store_true",
-                          help="estimate the model's missing channels from the present ones "
-                               "(spherical splines at template positions)")
+                               "(default: 65%% of them; below it the session is refused)")
+    channels.add_argument("--no-interpolate", dest="interpolate", action="store_false",
+                          help="leave the model's missing channels out instead of estimating them "
+                               "from the present ones (the default: spherical splines at template "
+                               "positions, chosen on validation subjects)")
     stop = parser.add_argument_group("when to stop (also: the stream ends, or Ctrl-C)")
     stop.add_argument("--duration", type=float, metavar="S", help="after S seconds of EEG")
     stop.add_argument("--volumes", type=int, metavar="N", help="after N predicted volumes")

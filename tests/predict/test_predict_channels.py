@@ -61,22 +61,32 @@ def test_two_of_the_models_channels_are_refused_by_default_and_go_through_with_t
     out.parent.mkdir()
     line = refused(["predict", tiny_run.run_dir / "model", two, "--out", out], inputs=[two],
                    match=r"holds 2 of the model's 12 channels \(C3, P4: 17% of its input\), below "
-                         r"the floor of 9.*--min-channels 2")
+                         r"the floor of 8.*--min-channels 2")
     assert "min_channels" not in line and not out.exists()
     assert "--write-channel-map" not in line  # its names are all recognised: no map to suggest
 
     assert main(["predict", str(tiny_run.run_dir / "model"), str(two), "--out", str(out),
                  "--min-channels", "2", "--no-progress"]) == 0
     info = json.loads(out.with_suffix(".json").read_text())
-    assert info["channels"]["used"] == ["C3", "P4"]
+    assert info["channels"]["coverage"]["present"] == ["C3", "P4"]
     assert info["channels"]["coverage"]["share"] == pytest.approx(2 / 12, abs=1e-4)
     assert info["channels"]["coverage"]["min_channels"] == 2
     missing = [c for c in tiny_run.metrics["channels"] if c not in ("C3", "P4")] \
         if "channels" in tiny_run.metrics else info["channels"]["missing"]
     assert info["channels"]["missing"] == missing and len(missing) == 10
+    # interpolated by default (chosen on validation subjects), so the model reads all 12
+    assert info["channels"]["interpolated"] == missing
+    assert info["channels"]["used"] == ["C3", "P4", *missing]
+    assert info["intervals_calibrated"] in (None, False)
     (warning,) = [w for w in info["warnings"] if "channels missing" in w]
     assert "10 of the model's 12 channels missing" in warning and "17% of the model's input" in warning
-    assert "not for this recording" in warning
+    assert "interpolated from the 2 present" in warning and "not for this recording" in warning
+    # --no-interpolate: the model reads the two channels alone
+    assert main(["predict", str(tiny_run.run_dir / "model"), str(two), "--out", str(out),
+                 "--min-channels", "2", "--no-interpolate", "--no-progress"]) == 0
+    info = json.loads(out.with_suffix(".json").read_text())
+    assert info["channels"]["used"] == ["C3", "P4"] and info["channels"]["interpolated"] == []
+    assert any("left out" in w for w in info["warnings"])
 
 
 def test_above_the_floor_missing_channels_are_kept_in_the_sidecar(tiny_run, heldout_scan, tmp_path):
@@ -88,8 +98,8 @@ def test_above_the_floor_missing_channels_are_kept_in_the_sidecar(tiny_run, held
     result = predict_recording(tiny_run.run_dir / "model", fewer, tmp_path / "p.tsv")
     info = json.loads((tmp_path / "p.json").read_text())
     assert info["channels"]["missing"] == ["O2", "F8"]
-    assert any("2 of the model's 12 channels missing (O2, F8), left out" in w
-               for w in info["warnings"])
+    assert any("2 of the model's 12 channels missing (O2, F8), interpolated from the 10 present"
+               in w for w in info["warnings"])
     assert np.isfinite(_values(result)).all()
     with pytest.raises(ConfigError, match="min_channels= must be a whole number from 1"):
         predict_recording(tiny_run.run_dir / "model", fewer, min_channels=13)
@@ -222,8 +232,8 @@ def test_interpolate_fills_the_missing_channels_and_lets_the_ridge_baseline_pred
     _, eeg, _ = heldout_scan
     fewer = _write(_read(eeg).drop_channels(["O2"]), tmp_path / "rec" / "fewer.vhdr")
     with pytest.raises(InputError, match="ridge baseline needs all"):
-        predict_recording(tiny_run.run_dir / "baseline", fewer)
-    result = predict_recording(tiny_run.run_dir / "baseline", fewer, interpolate=True)
+        predict_recording(tiny_run.run_dir / "baseline", fewer, interpolate=False)
+    result = predict_recording(tiny_run.run_dir / "baseline", fewer)  # interpolated by default
     assert result.info["channels"]["interpolated"] == ["O2"]
     assert "O2" in result.info["channels"]["used"] and result.info["channels"]["missing"] == ["O2"]
     assert any("interpolated from the 11 present" in w for w in result.info["warnings"])

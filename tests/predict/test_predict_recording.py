@@ -149,11 +149,11 @@ def test_missing_channel_network_proceeds_ridge_refuses(tiny_run, heldout_scan, 
 
     _, eeg, _ = heldout_scan
     fewer = _drop_channel(eeg, tmp_path, "O2")
-    result = predict_recording(tiny_run.run_dir / "model", fewer)
+    result = predict_recording(tiny_run.run_dir / "model", fewer, interpolate=False)
     assert result.info["channels"]["missing"] == ["O2"]
     assert np.isfinite(result.table.to_numpy()).all()
     with pytest.raises(InputError, match="ridge baseline needs all"):
-        predict_recording(tiny_run.run_dir / "baseline", fewer)
+        predict_recording(tiny_run.run_dir / "baseline", fewer, interpolate=False)
 
 
 def test_released_checkpoint_uses_the_default_preprocessing_and_says_so(heldout_scan, shared,
@@ -177,7 +177,8 @@ def test_released_checkpoint_uses_the_default_preprocessing_and_says_so(heldout_
     # nothing says how the release's training EEG was referenced: used as recorded
     assert info["preprocessing"] == Preprocessing.unknown().to_dict()
     assert info["preprocessing"]["eeg"]["reference"] is None
-    assert len(info["channels"]["used"]) == 12 and len(info["channels"]["missing"]) == 14
+    assert len(info["channels"]["coverage"]["present"]) == 12
+    assert len(info["channels"]["missing"]) == 14 and len(info["channels"]["interpolated"]) == 14
     assert any("14 of the model's 26 channels missing" in w for w in info["warnings"])
     assert np.isfinite(result.table.drop(columns="onset_s").to_numpy()).all()
     with pytest.raises(ConfigError, match="training TR"):

@@ -247,7 +247,7 @@ def test_replay_says_and_keeps_predicts_warnings(tiny_run, tmp_path, caplog):
     kept = live.attrs["warnings"]
     assert said == kept and len(kept) == len(set(kept)) == 3, kept
     assert kept[0].startswith(f"'{eeg}': 1 of the model's {len(names)} channels missing "
-                              f"({names[0]}), left out")
+                              f"({names[0]}), interpolated from the {len(names) - 1} present")
     (tmp_path / "off").mkdir()
     offline = predict_recording(model, eeg, tr=2.0, out=tmp_path / "off" / "pred.tsv")
     recorded = json.loads(offline.sidecar.read_text())["warnings"]
@@ -569,11 +569,15 @@ def test_a_broken_stream_is_one_line_of_neurobolt_and_its_warnings_are_kept(tiny
     assert ended == [f"LSL stream '{name}' sent no EEG for 2 s: the session ends (the stream "
                      "stopped, or its connection broke)"], quiet
     warnings = json.loads((tmp_path / "quiet.json").read_text())["warnings"]
-    assert warnings == [
-        f"LSL stream '{name}': 1 of the model's {len(every)} channels missing ({every[0]}), left "
-        f"out; the recording carries {(len(every) - 1) / len(every):.0%} of the model's input; "
-        "the prediction intervals were calibrated with every channel: not for this recording",
+    assert len(warnings) == 2
+    assert warnings[0].startswith(
+        f"LSL stream '{name}': 1 of the model's {len(every)} channels missing ({every[0]}), "
+        f"interpolated from the {len(every) - 1} present (spherical splines); the recording "
+        f"carries {(len(every) - 1) / len(every):.0%} of the model's input; ")
+    assert warnings[0].endswith("the prediction intervals were calibrated with every channel: "
+                                "not for this recording")
+    assert warnings[1] == (
         f"LSL stream '{name}': EEG sampled at 128 Hz is upsampled to 200 Hz; it holds nothing "
         "above 64 Hz, unlike the EEG NeuroBOLT models are trained on (recorded at >= 200 Hz): "
-        "expect lower accuracy"]
+        "expect lower accuracy")
     assert all(w in quiet for w in warnings)
