@@ -101,8 +101,8 @@ def plan_coverage(model_channels, recorded_names, *, min_channels: int | None = 
                   where: str = "the recording") -> ChannelCoverage:
     """Match a recording's (standard) channel names with the model's and decide.
 
-    Raises :class:`CoverageError` (an InputError) when the recording holds fewer of the model's channels than
-    ``min_channels`` (default: :func:`default_min_channels`), naming the channels present, their
+    Raises :class:`CoverageError` (an InputError) when the recording holds fewer of the model's
+    channels than ``min_channels`` (default: :func:`default_min_channels`), naming the channels present, their
     share and the option that lowers the floor. ``interpolate``: estimate the missing channels
     from the present ones (:func:`neurobolt.data.spatial.interpolation_matrix`); ``kind``: the
     model kind whose measured curve gives the expected accuracy ('spoc', 'ridge', 'neurobolt').
@@ -127,17 +127,18 @@ def plan_coverage(model_channels, recorded_names, *, min_channels: int | None = 
             f"{n_model} ({', '.join(model_channels[:8])}{' ...' if n_model > 8 else ''}); map the "
             f"names with channel_map=MAP or use a model trained on these channels",
             options=["channel_map="])
-    if interpolate and missing:
-        _interpolate(coverage)
-    coverage.expected = expected_ratio(kind, len(present), n_model, bool(coverage.interpolated))
-    if len(present) < floor:
-        expected = "" if coverage.expected is None else f"; {_measured(coverage.expected)}"
+    if len(present) < floor:  # refused before any interpolation weights are computed
+        intended = expected_ratio(kind, len(present), n_model, bool(interpolate and missing))
+        expected = "" if intended is None else f"; {_measured(intended)}"
         raise CoverageError(
             f"{where}: holds {len(present)} of the model's {n_model} channels "
             f"({', '.join(present)}: {coverage.share:.0%} of its input), below the floor of "
             f"{floor}{expected}; give min_channels={len(present)} to predict from them anyway "
             f"(missing channels and the degradation are recorded with the predictions), or use a "
             f"model trained on these channels", options=["min_channels="])
+    if interpolate and missing:
+        _interpolate(coverage)
+    coverage.expected = expected_ratio(kind, len(present), n_model, bool(coverage.interpolated))
     return coverage
 
 
