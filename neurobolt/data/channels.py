@@ -107,16 +107,21 @@ def standard_channel_name(name: str, channel_map: dict[str, str] | None = None) 
     return None
 
 
+def _without_prefix(name: str) -> str:
+    """``name`` without its system prefix (:data:`_PREFIX`) and dot padding (:data:`_PADDING`)."""
+    return _PREFIX.sub("", _PADDING.sub("", name.strip()))
+
+
 def _undecorated(name: str) -> str:
     """``name`` without the decorations of :data:`_PREFIX`, :data:`_SUFFIX` and :data:`_PADDING`."""
-    return _SUFFIX.sub("", _PREFIX.sub("", _PADDING.sub("", name.strip()))).strip()
+    return _SUFFIX.sub("", _without_prefix(name)).strip()
 
 
 def candidate_channel_name(name: str) -> str | None:
     """For a name that has no standard name but looks like an electrode against another one
     ('Fp1-Cz', 'EEG C3-FCz'): the electrode's standard name, offered to the user, never used
     unasked (it may be a bipolar derivation)."""
-    match = _AGAINST.match(_PREFIX.sub("", _PADDING.sub("", name.strip())))
+    match = _AGAINST.match(_without_prefix(name))
     if match is None or standard_channel_name(name) is not None:
         return None
     site, other = _lookup(match["site"]), _lookup(match["other"])
@@ -142,7 +147,7 @@ def _mapped_target(name: str, channel_map: dict[str, str]) -> str | None:
 
 def is_non_eeg_name(name: str) -> bool:
     """True for names of ECG/EOG/EMG/CWL/trigger/auxiliary channels, whatever type the file gave them."""
-    return bool(_NON_EEG_NAME.match(_PREFIX.sub("", _PADDING.sub("", name.strip()))))
+    return bool(_NON_EEG_NAME.match(_without_prefix(name)))
 
 
 @dataclass
